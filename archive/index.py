@@ -1,0 +1,155 @@
+"""The SQLite index: what the WARC files hold, in tables that answer questions fast.
+
+Everything here can be rebuilt from the WARC files (``portal-archive reindex``): every row
+that comes from a capture points at its WARC file, offset and length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+migrations = Migrations("portal-archive")
+
+# Text columns the full-text index covers, in the order bm25() weights refer to.
+FTS_COLUMNS = ["title", "summary", "text"]
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["portals"].create(
+        {"id": str, "name": str, "base_url": str, "province": str, "district": str,
+         "family": str},
+        pk="id",
+    )
+    db["runs"].create(
+        {"id": int, "started": str, "ended": str, "portals": str, "stats": str,
+         "status": str},
+        pk="id",
+    )
+    db["captures"].create(
+        {"id": int, "run_id": int, "portal": str, "url": str, "time": str, "status": int,
+         "content_type": str, "page_type": str, "record_type": str, "record_id": str,
+         "payload_digest": str, "warc_file": str, "warc_offset": int, "warc_length": int},
+        pk="id",
+    )
+    db["captures"].create_index(["url"])
+    db["captures"].create_index(["payload_digest"])
+    db["articles"].create(
+        {"id": str, "url": str, "portal": str, "title": str, "published": str,
+         "date_source": str, "author": str, "category": str, "summary": str, "text": str,
+         "captions": str, "attachments": str, "word_count": int, "language": str,
+         "digest": str, "alternate_urls": str, "first_seen": str, "last_seen": str,
+         "version": int, "record_id": str, "warc_file": str, "warc_offset": int,
+         "warc_length": int, "payload_digest": str},
+        pk="id",
+    )
+    db["articles"].create_index(["url"], unique=True)
+    db["articles"].create_index(["portal", "digest"])
+    db["articles"].create_index(["published"])
+    db["article_versions"].create(
+        {"article_id": str, "version": int, "digest": str, "captured": str, "title": str,
+         "text": str, "warc_file": str, "warc_offset": int, "warc_length": int},
+        pk=("article_id", "version"),
+    )
+    db["templates"].create({"host": str, "data": str, "updated": str}, pk="host")
+    db["articles"].enable_fts(
+        FTS_COLUMNS, create_triggers=True, tokenize="unicode61 remove_diacritics 2"
+    )
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def article_id(url: str) -> str:
+    """A stable id for an article: the same canonical URL always gives the same id."""
+    return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
+
+
+def open_index(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating or migrating as needed) the index at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite_utils.Database(path)
+    db.enable_wal()
+    db.execute("PRAGMA synchronous=NORMAL")  # WAL makes NORMAL crash-safe for committed data
+    migrations.apply(db)
+    return db
+
+
+def upsert_portal(db: sqlite_utils.Database, portal: dict[str, Any]) -> None:
+    columns = ("id", "name", "base_url", "province", "district", "family")
+    db["portals"].upsert({key: portal.get(key) for key in columns}, pk="id")
+
+
+def insert_captures(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:
+    db["captures"].insert_all(rows, batch_size=200)
+
+
+def find_article(db: sqlite_utils.Database, portal: str, *, url: str, digest: str) -> dict | None:
+    """The stored article at ``url``, or failing that one of ``portal`` with the same body."""
+    for sql, params in (
+        ("select * from articles where url = ?", [url]),
+        ("select * from articles where portal = ? and digest = ?", [portal, digest]),
+    ):
+        row = next(db.query(sql, params), None)
+        if row:
+            return row
+    return None
+
+
+def store_article(
+    db: sqlite_utils.Database, article: dict[str, Any], *, captured: str
+) -> tuple[str, str]:
+    """Insert or update one clean article; return (article id, "new" | "changed" | "unchanged").
+
+    An article already stored under another URL with the same body (a tracking-parameter or
+    second-path copy) is not stored twice: the URL is remembered in ``alternate_urls``.
+    """
+    existing = find_article(db, article["portal"], url=article["url"], digest=article["digest"])
+    if existing is None:
+        row = dict(article, id=article_id(article["url"]), first_seen=captured,
+                   last_seen=captured, version=1, alternate_urls="[]")
+        db["articles"].insert(row)
+        _store_version(db, row, captured)
+        return row["id"], "new"
+
+    if existing["url"] != article["url"]:
+        alternates = set(json.loads(existing["alternate_urls"] or "[]")) | {article["url"]}
+        db["articles"].update(existing["id"], {"alternate_urls": json.dumps(sorted(alternates)),
+                                               "last_seen": captured})
+        return existing["id"], "unchanged"
+    if existing["digest"] == article["digest"]:
+        db["articles"].update(existing["id"], {"last_seen": captured})
+        return existing["id"], "unchanged"
+    row = dict(article, id=existing["id"], last_seen=captured, version=existing["version"] + 1)
+    db["articles"].update(existing["id"], row)
+    _store_version(db, row, captured)
+    return existing["id"], "changed"
+
+
+def _store_version(db: sqlite_utils.Database, row: dict[str, Any], captured: str) -> None:
+    db["article_versions"].insert(
+        {"article_id": row["id"], "version": row["version"], "digest": row["digest"],
+         "captured": captured, "title": row["title"], "text": row["text"],
+         "warc_file": row["warc_file"], "warc_offset": row["warc_offset"],
+         "warc_length": row["warc_length"]},
+        replace=True,
+    )
+
+
+def load_template(db: sqlite_utils.Database, host: str) -> str | None:
+    row = next(db.query("select data from templates where host = ?", [host]), None)
+    return row["data"] if row else None
+
+
+def save_template(db: sqlite_utils.Database, host: str, data: str) -> None:
+    db["templates"].upsert({"host": host, "data": data, "updated": now()}, pk="host")

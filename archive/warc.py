@@ -1,0 +1,154 @@
+"""Writing WARC files: one gzip member per record, rotation by size, ``.open`` until closed.
+
+The records themselves are built with warcio; this module only decides where they go and
+remembers where each one landed (file, offset, length), which the index stores so that
+``warcio extract FILE OFFSET`` and ``portal-archive show`` find any record again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+from warcio.recordbuilder import RecordBuilder
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from archive import __version__
+
+OPEN_SUFFIX = ".open"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPointer:
+    """Where one record sits: enough for ``warcio extract FILE OFFSET``."""
+
+    warc_file: str  # file name, relative to the WARC directory
+    offset: int
+    length: int
+    record_id: str
+    record_type: str
+    payload_digest: str | None
+
+
+def warc_date() -> str:
+    """Now as a WARC/1.1 date with microseconds, so records of one second stay ordered."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class RotatingWarcWriter:
+    """Append records to ``<dir>/<prefix>-<time>-<serial>.warc.gz``, starting a new file past
+    ``max_size`` bytes. A file is written as ``NAME.open`` and renamed once closed and fsynced,
+    so a crash leaves a file that says it may be torn."""
+
+    def __init__(
+        self,
+        directory: Path | str,
+        *,
+        prefix: str,
+        max_size: int,
+        warcinfo: dict[str, str],
+    ) -> None:
+        self.directory = Path(directory)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.prefix = prefix
+        self.max_size = max_size
+        self.warcinfo = warcinfo
+        self.builder = RecordBuilder(warc_version="1.1")
+        self.serial = 0
+        self.stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
+        self.name: str | None = None
+        self._fh = None
+        self._writer: WARCWriter | None = None
+        self.bytes_written = 0
+        self.closed_files: list[str] = []
+
+    # -- building records ------------------------------------------------------------------
+
+    def request_response(
+        self,
+        url: str,
+        *,
+        request_head: StatusAndHeaders,
+        request_body: bytes,
+        response_head: StatusAndHeaders,
+        response_body: bytes,
+        date: str | None = None,
+    ) -> tuple[RecordPointer, RecordPointer]:
+        """Write a response record and its request record, paired by WARC-Concurrent-To."""
+        date = date or warc_date()
+        response = self.builder.create_warc_record(
+            url, "response", payload=BytesIO(response_body), length=len(response_body),
+            http_headers=response_head, warc_headers_dict={"WARC-Date": date},
+        )
+        request = self.builder.create_warc_record(
+            url, "request", payload=BytesIO(request_body), length=len(request_body),
+            http_headers=request_head, warc_headers_dict={"WARC-Date": date},
+        )
+        request.rec_headers.add_header(
+            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+        )
+        return self.write(response), self.write(request)
+
+    def metadata(
+        self, url: str, payload: dict, *, refers_to: str, record_type: str = "conversion"
+    ) -> RecordPointer:
+        """Write a JSON record derived from a capture (the clean article) that refers to it."""
+        data = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        record = self.builder.create_warc_record(
+            url, record_type, payload=BytesIO(data), length=len(data),
+            warc_content_type="application/json",
+            warc_headers_dict={"WARC-Refers-To": refers_to, "WARC-Date": warc_date()},
+        )
+        return self.write(record)
+
+    # -- files -----------------------------------------------------------------------------
+
+    def write(self, record) -> RecordPointer:  # noqa: ANN001 - a warcio ArcWarcRecord
+        if self._writer is None or self._fh.tell() >= self.max_size:  # type: ignore[union-attr]
+            self._open_next()
+        fh = self._fh
+        assert fh is not None and self._writer is not None and self.name is not None
+        offset = fh.tell()
+        self._writer.write_record(record)
+        length = fh.tell() - offset
+        self.bytes_written += length
+        headers = record.rec_headers
+        return RecordPointer(
+            warc_file=self.name,
+            offset=offset,
+            length=length,
+            record_id=headers.get_header("WARC-Record-ID"),
+            record_type=headers.get_header("WARC-Type"),
+            payload_digest=headers.get_header("WARC-Payload-Digest"),
+        )
+
+    def flush(self) -> None:
+        if self._fh is not None:
+            self._fh.flush()
+
+    def _open_next(self) -> None:
+        self.close()
+        self.name = f"{self.prefix}-{self.stamp}-{self.serial:05d}.warc.gz"
+        self.serial += 1
+        self._fh = open(self.directory / (self.name + OPEN_SUFFIX), "wb")  # noqa: SIM115
+        self._writer = WARCWriter(self._fh, gzip=True, warc_version="1.1")
+        info = {"software": f"portal-archive/{__version__}", "format": "WARC File Format 1.1"}
+        info.update(self.warcinfo)
+        self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+
+    def close(self) -> None:
+        if self._fh is None:
+            return
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        assert self.name is not None
+        os.replace(self.directory / (self.name + OPEN_SUFFIX), self.directory / self.name)
+        self.closed_files.append(self.name)
+        self._fh = None
+        self._writer = None

@@ -1,0 +1,1 @@
+"""The Scrapy project: the portal spider, its middlewares and pipelines, and the portal registry."""

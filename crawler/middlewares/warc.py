@@ -1,0 +1,83 @@
+"""Write every request and response to WARC as it came off the wire.
+
+This middleware sits closest to the downloader, so it sees responses before Scrapy
+decompresses them or follows their redirects: 404s, 500s and 301s are archived too,
+and a gzipped body stays gzipped, with its ``Content-Encoding``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+from scrapy import Request, Spider
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from warcio.statusandheaders import StatusAndHeaders
+
+from archive.warc import warc_date
+from crawler.session import ArchiveSession
+
+# Twisted has already removed the chunk framing from the body; saying "chunked" would make
+# WARC readers try to de-chunk it again.
+DROPPED_RESPONSE_HEADERS = {b"transfer-encoding"}
+
+
+def _headers(headers: object) -> list[tuple[str, str]]:
+    pairs = []
+    for name, values in headers.items():  # type: ignore[attr-defined]
+        for value in values:
+            pairs.append((name.decode("latin-1"), value.decode("latin-1")))
+    return pairs
+
+
+def request_head(request: Request) -> StatusAndHeaders:
+    parts = urlsplit(request.url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    headers = [("Host", parts.netloc)] + [
+        (k, v) for k, v in _headers(request.headers) if k.lower() != "proxy-authorization"
+    ]
+    return StatusAndHeaders(f"{request.method} {target} HTTP/1.1", headers, is_http_request=True)
+
+
+def response_head(response: Response) -> StatusAndHeaders:
+    try:
+        reason = HTTPStatus(response.status).phrase
+    except ValueError:
+        reason = ""
+    protocol = response.protocol or "HTTP/1.1"
+    headers = [
+        (k, v) for k, v in _headers(response.headers)
+        if k.lower().encode() not in DROPPED_RESPONSE_HEADERS
+    ]
+    return StatusAndHeaders(f"{response.status} {reason}".strip(), headers, protocol=protocol)
+
+
+class WarcCaptureMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
+        return cls(crawler)
+
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Response:
+        session = ArchiveSession.for_crawler(self.crawler)
+        date = warc_date()
+        response_ptr, _ = session.warc.request_response(
+            response.url,
+            request_head=request_head(request),
+            request_body=request.body,
+            response_head=response_head(response),
+            response_body=response.body,
+            date=date,
+        )
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        session.add_capture(response.url, response_ptr, status=response.status,
+                            content_type=content_type, time=date)
+        self.crawler.stats.inc_value("archive/records_written", 2)
+        request.meta["warc_record"] = response_ptr
+        request.meta["warc_date"] = date
+        return response

@@ -1,0 +1,122 @@
+"""Portals as data: the shipped registry (``portals.toml``) and fixture directories.
+
+A portal needs only an id and a base URL; everything else helps but is optional.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+REGISTRY_FILE = Path(__file__).with_name("portals.toml")
+
+
+class RegistryError(ValueError):
+    """Raised for an unknown portal id or a registry entry that cannot be used."""
+
+
+@dataclass(slots=True)
+class Portal:
+    id: str
+    base_url: str
+    name: str | None = None
+    province: str | None = None
+    district: str | None = None  # None for provincial sites
+    family: str | None = None
+    start_urls: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    checked: bool = False  # verified against the live site
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise RegistryError(
+                f"portal {self.id!r}: base_url {self.base_url!r} is not an http(s) URL"
+            )
+        self.start_urls = [urljoin(self.base_url, u) for u in self.start_urls] or [self.base_url]
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def scope(self) -> str:
+        """URL prefix the crawl stays within: the host, and the base URL's folder if it has one
+        (Quảng Ninh's unit sites share one host under /donvi/<unit>/)."""
+        parts = urlsplit(self.base_url)
+        path = parts.path if parts.path.endswith("/") else parts.path.rsplit("/", 1)[0] + "/"
+        return f"{parts.hostname}{path}"
+
+    def in_scope(self, url: str) -> bool:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and f"{parts.hostname}{parts.path}".startswith(
+            self.scope
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_registry(path: Path | None = None) -> dict[str, Portal]:
+    """Read the registry file: one ``[[portal]]`` table per portal."""
+    path = path or REGISTRY_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise RegistryError(f"no portal registry at {path}") from e
+    except tomllib.TOMLDecodeError as e:
+        raise RegistryError(f"{path}: {e}") from e
+    portals: dict[str, Portal] = {}
+    for entry in data.get("portal", []):
+        try:
+            portal = Portal(**entry)
+        except TypeError as e:
+            raise RegistryError(f"{path}: entry {entry.get('id')!r}: {e}") from e
+        if portal.id in portals:
+            raise RegistryError(f"{path}: portal id {portal.id!r} appears twice")
+        portals[portal.id] = portal
+    return portals
+
+
+def load_fixture_portals(root: Path) -> dict[str, Portal]:
+    """Portals of a fixture directory (``index.json`` + ``sites/*/manifest.json``)."""
+    index_file = Path(root) / "index.json"
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except FileNotFoundError as e:
+        raise RegistryError(f"{root} is not a fixture directory: it has no index.json") from e
+    except json.JSONDecodeError as e:
+        raise RegistryError(f"{index_file}: {e}") from e
+    portals: dict[str, Portal] = {}
+    for item in index.get("portals", []):
+        manifest = json.loads((Path(root) / item["manifest"]).read_text(encoding="utf-8"))
+        if not manifest.get("crawlable", True):
+            continue
+        portals[item["portal_id"]] = Portal(
+            id=item["portal_id"],
+            base_url=manifest["base_url"] + "/",
+            name=manifest.get("name"),
+            province=manifest.get("province"),
+            district=manifest.get("district"),
+            family=manifest.get("family_name"),
+            start_urls=manifest.get("start_urls") or [],
+            checked=True,
+        )
+    return portals
+
+
+def select(portals: dict[str, Portal], ids: list[str] | tuple[str, ...]) -> list[Portal]:
+    """The portals named by ``ids`` (all enabled ones when ``ids`` is empty)."""
+    if not ids:
+        return [p for p in portals.values() if p.enabled]
+    unknown = [i for i in ids if i not in portals]
+    if unknown:
+        raise RegistryError(
+            f"unknown portal id: {', '.join(unknown)} (known: {', '.join(sorted(portals))})"
+        )
+    return [portals[i] for i in ids]

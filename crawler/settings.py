@@ -1,0 +1,56 @@
+"""Every default of the crawl, in one place (Scrapy's project settings module).
+
+Override one for a run with ``portal-archive crawl -s NAME=VALUE`` or
+``scrapy crawl portal -s NAME=VALUE``; per-portal overrides live in the registry
+(``crawler/portals.toml``, key ``settings``).
+"""
+
+BOT_NAME = "portal-archive"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# -- Archive --------------------------------------------------------------------------------
+ARCHIVE_DATA_DIR = "data"  # holds warc/ and index.db; the CLI sets it from --data
+ARCHIVE_OPERATOR = "portal-archive operator (https://github.com/portal-archive/portal-archive)"
+ARCHIVE_WARC_MAX_SIZE = 1024**3  # bytes: a WARC file is closed and a new one begun past this
+
+# -- Identity and politeness ----------------------------------------------------------------
+USER_AGENT = "portal-archive/0.1 (+https://github.com/portal-archive/portal-archive)"
+ROBOTSTXT_OBEY = True
+ROBOTSTXT_CRAWL_DELAY_MAX = None  # seconds: cap on robots.txt Crawl-delay; None obeys it as written
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 2  # government servers are small: keep per-host load low
+DOWNLOAD_DELAY = 1.0  # seconds between requests to one host (randomised 0.5x-1.5x)
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 30  # seconds
+RETRY_TIMES = 3  # a 500 that heals on the next try is common on these portals
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+DOWNLOAD_MAXSIZE = 50 * 1024**2  # bytes: larger responses are dropped and counted
+DOWNLOAD_WARNSIZE = 10 * 1024**2  # bytes
+
+# -- Discovery ------------------------------------------------------------------------------
+DEPTH_LIMIT = 30  # link hops from a start URL
+PORTAL_MAX_PAGES = 20000  # requests per portal and run
+PORTAL_DATE_URL_LIMIT = 20  # calendar-style URLs (a date in the URL) followed per URL shape
+# HTTP proxy for every request; `crawl --fixtures` points it at the loopback server.
+PORTAL_PROXY = None
+
+# -- Components -----------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.crawldelay.CrawlDelayMiddleware": 110,
+    "crawler.middlewares.proxy.PortalProxyMiddleware": 740,
+    # Highest number: sees the response before decompression, as it came off the wire.
+    "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
+}
+ITEM_PIPELINES = {
+    "crawler.pipelines.ArticlePipeline": 300,
+}
+EXTENSIONS = {
+    "scrapy.extensions.telnet.TelnetConsole": None,
+}
+
+LOG_LEVEL = "INFO"
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,244 @@
+"""A loopback web server that plays simulated portals from a fixture directory.
+
+The directory has the layout of the project's fixtures (``index.json``,
+``sites/<id>/manifest.json``, ``sites/<id>/files/...``). The server answers as an HTTP proxy
+that routes by host, so a crawler configured to use it as its proxy requests
+``http://<portal-id>.test/...`` with the real URLs, and the WARC records carry those URLs.
+Plain requests with a ``Host`` header work as well.
+
+Manifests and files are read again when they change on disk, so a test can change what a portal
+answers between two crawls. Run it as ``python -m portal_archive.fixtureserver DIR``: it binds
+127.0.0.1 on a free port and prints its URL on its first line of output, as Scrapy's mock server
+does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import re
+import subprocess
+import sys
+import threading
+from datetime import date, timedelta
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlsplit
+
+COMPRESSIBLE = ("text/", "application/xml", "application/rss+xml", "application/json")
+
+
+class Site:
+    """One portal's manifest, reloaded when the file changes."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._mtime = 0.0
+        self.manifest: dict = {}
+        self.failures: dict[str, int] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        path = self.folder / "manifest.json"
+        mtime = path.stat().st_mtime
+        if mtime != self._mtime:
+            self.manifest = json.loads(path.read_text(encoding="utf-8"))
+            self._mtime = mtime
+            self.traps = [
+                (re.compile(rule["pattern"]), rule) for rule in self.manifest.get("trap_rules", [])
+            ]
+
+    def read(self, relative: str) -> bytes:
+        return (self.folder / relative).read_bytes()
+
+
+class FixtureIndex:
+    """All sites of a fixture directory, by host name."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.sites: dict[str, Site] = {}
+        index = json.loads((root / "index.json").read_text(encoding="utf-8"))
+        for portal in index["portals"]:
+            site = Site((root / portal["manifest"]).parent)
+            host = urlsplit(portal["base_url"]).hostname
+            self.sites[host] = site
+        self.lock = threading.Lock()
+
+
+def _render_trap(site: Site, rule: dict, match: re.Match) -> bytes:
+    day = date.fromisoformat(match.group("date"))
+    text = site.read(rule["template"]).decode(rule.get("charset") or "utf-8")
+    replacements = {
+        "@@DATE@@": day.isoformat(),
+        "@@DATE_VN@@": day.strftime("%d/%m/%Y"),
+        "@@PREV@@": (day - timedelta(days=1)).isoformat(),
+        "@@NEXT@@": (day + timedelta(days=1)).isoformat(),
+    }
+    for key, value in replacements.items():
+        text = text.replace(key, value)
+    return text.encode(rule.get("charset") or "utf-8")
+
+
+def _content_type(entry: dict) -> str:
+    content_type = entry.get("content_type") or "application/octet-stream"
+    if entry.get("charset"):
+        content_type += f"; charset={entry['charset']}"
+    return content_type
+
+
+class PortalHandler(BaseHTTPRequestHandler):
+    server_version = "fixture-portal/1.0"
+    protocol_version = "HTTP/1.1"
+    fixtures: FixtureIndex
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+        if self.server.verbose:  # type: ignore[attr-defined]
+            super().log_message(format, *args)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - stdlib naming
+        self.do_GET(head=True)
+
+    def do_GET(self, head: bool = False) -> None:  # noqa: N802 - stdlib naming
+        target = urlsplit(self.path)
+        host = (target.hostname or self.headers.get("Host", "")).split(":")[0].lower()
+        path = (target.path or "/") + (f"?{target.query}" if target.query else "")
+        if not target.scheme:
+            path = self.path
+        site = self.server.fixtures.sites.get(host)  # type: ignore[attr-defined]
+        if site is None:
+            # What a proxy answers when the name does not resolve.
+            self.respond(502, {"Content-Type": "text/plain; charset=utf-8"},
+                         f"unknown host {host!r}\n".encode(), head)
+            return
+        with self.server.fixtures.lock:  # type: ignore[attr-defined]
+            site.reload()
+            status, headers, body = self.resolve(site, path)
+        self.respond(status, headers, body, head)
+
+    def resolve(self, site: Site, path: str) -> tuple[int, dict[str, str], bytes]:
+        manifest = site.manifest
+        entry = manifest["urls"].get(path)
+        if entry is None:
+            for pattern, rule in site.traps:
+                match = pattern.match(path)
+                if match:
+                    try:
+                        body = _render_trap(site, rule, match)
+                    except ValueError:  # not a real date: fall through to 404
+                        break
+                    return rule.get("status", 200), {"Content-Type": _content_type(rule)}, body
+            body = site.read(manifest["not_found_file"])
+            return 404, {"Content-Type": "text/html; charset=utf-8"}, body
+
+        served = site.failures.get(path, 0)
+        if served < entry.get("fail_first_n", 0):
+            site.failures[path] = served + 1
+            body = site.read(entry["fail_file"]) if entry.get("fail_file") else b""
+            return entry.get("fail_status", 500), {"Content-Type": "text/html; charset=utf-8"}, body
+
+        headers = {"Content-Type": _content_type(entry)}
+        headers.update(entry.get("headers") or {})
+        if entry.get("redirect_to") and "Location" not in headers:
+            headers["Location"] = entry["redirect_to"]
+        if self.not_modified(headers):
+            return 304, {k: v for k, v in headers.items() if k in ("ETag", "Last-Modified")}, b""
+        body = site.read(entry["file"]) if entry.get("file") else b""
+        return entry["status"], headers, body
+
+    def not_modified(self, headers: dict[str, str]) -> bool:
+        etag = headers.get("ETag")
+        if etag and self.headers.get("If-None-Match") == etag:
+            return True
+        since, modified = self.headers.get("If-Modified-Since"), headers.get("Last-Modified")
+        if since and modified and not self.headers.get("If-None-Match"):
+            try:
+                return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+            except (TypeError, ValueError):
+                return False
+        return False
+
+    def respond(self, status: int, headers: dict[str, str], body: bytes, head: bool) -> None:
+        content_type = headers.get("Content-Type", "")
+        if (
+            body
+            and "gzip" in self.headers.get("Accept-Encoding", "")
+            and content_type.startswith(COMPRESSIBLE)
+        ):
+            # Real portals (IIS, nginx) compress text; the archive must keep those bytes as sent.
+            body = gzip.compress(body, mtime=0)
+            headers = {**headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
+        self.send_response_only(status, reason)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Date", self.date_time_string())
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+
+def make_server(root: Path, port: int = 0, *, verbose: bool = False) -> ThreadingHTTPServer:
+    """Build (not start) a server for the fixture directory ``root`` on 127.0.0.1."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), PortalHandler)
+    server.daemon_threads = True
+    server.fixtures = FixtureIndex(Path(root))  # type: ignore[attr-defined]
+    server.verbose = verbose  # type: ignore[attr-defined]
+    return server
+
+
+class FixtureServer:
+    """Run the server in a child process for as long as the ``with`` block lasts.
+
+    ``url`` is the proxy address to give the crawler (``PORTAL_PROXY``).
+    """
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self.proc: subprocess.Popen[str] | None = None
+        self.url = ""
+
+    def __enter__(self) -> FixtureServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-u", "-m", "portal_archive.fixtureserver", str(self.root)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith("http://127.0.0.1:"):
+            self.proc.kill()
+            raise RuntimeError(f"fixture server did not start for {self.root}")
+        self.url = line
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            if self.proc.stdout:
+                self.proc.stdout.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("root", type=Path, help="fixture directory (with index.json)")
+    parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    args = parser.parse_args(argv)
+    server = make_server(args.root, args.port, verbose=args.verbose)
+    print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
