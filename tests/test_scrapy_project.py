@@ -1,0 +1,43 @@
+"""Plain ``scrapy`` works inside the project, as Scrapy users expect."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def scrapy(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "scrapy", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_scrapy_list_shows_the_portal_spider():
+    proc = scrapy("list")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["portal"]
+
+
+def test_scrapy_crawl_with_spider_arguments(portal_server, tmp_path):
+    proc = scrapy(
+        "crawl", "portal", "-a", "url=http://vinhbao-hp.test/", "-a", "district=Vĩnh Bảo",
+        "-s", f"PORTAL_PROXY={portal_server.url}", "-s", f"ARCHIVE_DATA_DIR={tmp_path}",
+        "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "LOG_LEVEL=INFO",
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    conn = sqlite3.connect(tmp_path / "index.db")
+    urls = {url for (url,) in conn.execute("select url from articles")}
+    district = conn.execute("select district from portals").fetchone()[0]
+    conn.close()
+    assert len(urls) >= 10
+    assert all(url.startswith("http://vinhbao-hp.test/") for url in urls)
+    assert district == "Vĩnh Bảo"
+    assert list((tmp_path / "warc").glob("*.warc.gz"))
+
+
+def test_scrapy_crawl_unknown_portal_is_one_clear_line():
+    proc = scrapy("crawl", "portal", "-a", "portal=no-such-portal")
+    assert "unknown portal id 'no-such-portal'" in proc.stderr
