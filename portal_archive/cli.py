@@ -239,6 +239,9 @@ def demo(output: Path, query: str) -> None:
     click.echo(f"Try: portal-archive --data {output} search \"hội đồng nhân dân\"")
 
 
+# Commands defined in their own modules (portal_archive/commands/), one line each.
+
+
 def main() -> None:
     cli(prog_name="portal-archive")
 
