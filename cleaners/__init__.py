@@ -1,0 +1,26 @@
+"""cleaners: turn one archived HTML page of a Vietnamese government portal into a clean,
+correctly dated article (or None for listings, home pages and other non-articles).
+
+    >>> from cleaners import extract
+    >>> article = extract(body, "http://example.test/tin-tuc/abc-123.html")
+"""
+
+from __future__ import annotations
+
+from .core import Article, extract, parse
+from .options import Options
+from .template import HostTemplate
+
+__all__ = ["Article", "HostTemplate", "Options", "extract", "parse", "learn_template"]
+
+
+def learn_template(pages: list[tuple[bytes, str]], options: Options | None = None
+                   ) -> HostTemplate:
+    """A template learned from ``(body, url)`` pairs of one host."""
+    from .options import default_options
+
+    opt = options or default_options()
+    template = HostTemplate(share=opt.template_share, min_pages=opt.template_min_pages)
+    for body, url in pages:
+        template.learn(body, url)
+    return template

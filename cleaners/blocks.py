@@ -1,0 +1,183 @@
+"""Linearise a parsed page into text blocks (block-level lines) in document order.
+
+Every later stage (template learning, container search, title/date/author, captions) works
+on this one list, so the tree is walked once per page.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lxml import html
+
+from .chrome import CHROME_CLASS, SKIP_TAGS
+from .normalize import norm
+
+BLOCK_TAGS = frozenset({
+    "p", "div", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+    "main", "header", "blockquote", "figure", "figcaption", "table", "tr", "tbody", "thead",
+    "tfoot", "ul", "ol", "dl", "dt", "dd", "center", "pre", "address", "body", "form",
+    "caption", "hr", "fieldset", "details", "summary",
+})
+HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_HIDDEN = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+_ALIGN = re.compile(r"text-align\s*:\s*(center|right)", re.I)
+_ALIGN_CLASS = re.compile(r"\btext-(center|right)\b|\b(?:align|pull)-?(right)\b", re.I)
+
+
+@dataclass(slots=True)
+class Block:
+    """One line of visible text (or an image-only line) and what it looked like."""
+
+    text: str
+    el: html.HtmlElement          # the block element owning the text
+    order: int
+    link_chars: int = 0
+    em_chars: int = 0
+    strong_chars: int = 0
+    img: bool = False
+    links: list[tuple[str, str]] = field(default_factory=list)  # (href, link text)
+    row: bool = False              # a data-table row, cells joined with " | "
+    chrome_el: html.HtmlElement | None = None  # innermost chrome-classed ancestor
+    in_figure: bool = False
+    caption_hint: bool = False     # inside figcaption or a caption-classed element
+
+    @property
+    def tag(self) -> str:
+        return self.el.tag if isinstance(self.el.tag, str) else ""
+
+    def align(self) -> str | None:
+        """'center'/'right' when the owning element says so (style, align=, CSS class)."""
+        el = self.el
+        m = _ALIGN.search(el.get("style", ""))
+        if m:
+            return m.group(1).lower()
+        a = (el.get("align") or "").lower()
+        if a in ("center", "right"):
+            return a
+        m = _ALIGN_CLASS.search(el.get("class", ""))
+        if m:
+            return (m.group(1) or m.group(2)).lower()
+        return None
+
+
+class _Buf:
+    __slots__ = ("parts", "link", "em", "strong", "img", "links")
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.link = self.em = self.strong = 0
+        self.img = False
+        self.links: list[tuple[str, str]] = []
+
+
+_CAPTION_CLASS = re.compile(r"caption|chu-?thich|chuthich|image-?desc|photo-?desc|img-?desc|"
+                            r"figcaption|desc-?img|note-?img|pic-?desc", re.I)
+
+
+def _is_data_table(table: html.HtmlElement) -> bool:
+    """A table of figures (rows are article text), as opposed to a layout table."""
+    if table.find(".//table") is not None or table.find(".//img") is not None:
+        return False
+    widest = 0
+    for tr in table.iter("tr"):
+        cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
+        widest = max(widest, len(cells))
+        for c in cells:
+            if c.find(".//p") is not None and len(c.findall(".//p")) > 2:
+                return False
+    return widest >= 2
+
+
+def linearize(root: html.HtmlElement) -> list[Block]:
+    """Blocks of ``root`` in document order (hidden and non-text elements skipped)."""
+    blocks: list[Block] = []
+
+    def flush(owner: html.HtmlElement, buf: _Buf, chrome: html.HtmlElement | None,
+              fig: bool, cap: bool) -> None:
+        text = norm("".join(buf.parts))
+        if text or buf.img:
+            blocks.append(Block(text, owner, len(blocks), buf.link, buf.em, buf.strong,
+                                buf.img, buf.links, False, chrome,
+                                fig, cap))
+        buf.__init__()
+
+    def add(text: str | None, buf: _Buf, link: bool, em: bool, strong: bool) -> None:
+        if not text:
+            return
+        buf.parts.append(text)
+        n = len(text.strip())
+        if link:
+            buf.link += n
+        if em:
+            buf.em += n
+        if strong:
+            buf.strong += n
+
+    def visit(el, owner, buf: _Buf, link: bool, em: bool, strong: bool,
+              chrome, fig: bool, cap: bool) -> None:
+        tag = el.tag
+        if not isinstance(tag, str):  # comment / processing instruction
+            add(el.tail, buf, link, em, strong)
+            return
+        tag = tag.lower()
+        style = el.get("style")
+        if tag in SKIP_TAGS or (style and _HIDDEN.search(style)) or el.get("hidden") is not None:
+            add(el.tail, buf, link, em, strong)
+            return
+        if tag == "br":
+            flush(owner, buf, chrome, fig, cap)
+            add(el.tail, buf, link, em, strong)
+            return
+        if tag == "img":
+            buf.img = True
+            add(el.tail, buf, link, em, strong)
+            return
+        names = (el.get("class") or "") + " " + (el.get("id") or "")
+        inner_chrome = el if names.strip() and CHROME_CLASS.search(names) else chrome
+        if tag == "header" and el.xpath("ancestor::article|ancestor::main") == []:
+            inner_chrome = el
+        if tag in BLOCK_TAGS:
+            flush(owner, buf, chrome, fig, cap)
+            inner = _Buf()
+            ifig = fig or tag in ("figure", "figcaption")
+            icap = cap or tag == "figcaption" or bool(
+                names.strip() and _CAPTION_CLASS.search(names))
+            if tag == "table" and _is_data_table(el):
+                for tr in el.iter("tr"):
+                    cells = [norm(c.text_content()) for c in tr
+                             if isinstance(c.tag, str) and c.tag in ("td", "th")]
+                    text = " | ".join(c for c in cells if c)
+                    if text:
+                        blocks.append(Block(text, tr, len(blocks), row=True,
+                                            chrome_el=inner_chrome, in_figure=ifig))
+            else:
+                add(el.text, inner, link, em, strong)
+                for child in el:
+                    visit(child, el, inner, link, em, strong, inner_chrome, ifig, icap)
+                flush(el, inner, inner_chrome, ifig, icap)
+            add(el.tail, buf, link, em, strong)
+            return
+        # inline element: its text joins the owner's line; a chrome-classed inline element
+        # (font-size control, view counter span) is dropped whole.
+        if inner_chrome is el:
+            add(el.tail, buf, link, em, strong)
+            return
+        is_link = tag == "a" and el.get("href") is not None
+        if is_link:
+            buf.links.append((el.get("href", ""), norm(el.text_content())))
+        ilink = link or is_link
+        iem = em or tag in ("em", "i")
+        istrong = strong or tag in ("strong", "b")
+        add(el.text, buf, ilink, iem, istrong)
+        for child in el:
+            visit(child, owner, buf, ilink, iem, istrong, inner_chrome, fig, cap)
+        add(el.tail, buf, link, em, strong)
+
+    top = _Buf()
+    add(root.text, top, False, False, False)
+    for child in root:
+        visit(child, root, top, False, False, False, None, False, False)
+    flush(root, top, None, False, False)
+    return blocks

@@ -1,0 +1,116 @@
+"""Publication dates: ISO strings from meta/JSON-LD values, visible Vietnamese date lines, URLs.
+
+Output is ``YYYY-MM-DD`` when only a date is known, ``YYYY-MM-DDTHH:MM:SS+07:00`` with a time
+(Vietnam has one time zone, UTC+7, and portals print local time).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+VN_TZ = timezone(timedelta(hours=7))
+
+_ISO = re.compile(
+    r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?)?")
+# dd/mm/yyyy with an optional time after it ("20/05/2020 | 10:12:00", "26/12/2022 08:30").
+_DMY_TIME = re.compile(
+    r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)"
+    r"(?:\s*(?:[|,-]|lúc|-)?\s*(\d{1,2})\s*[:hg]\s*(\d{2})(?:\s*:\s*(\d{2}))?)?", re.I)
+# time before the date ("10:12 20/05/2020", "08:30, ngày 26/12/2022").
+_TIME_DMY = re.compile(
+    r"(?<!\d)(\d{1,2})\s*[:h]\s*(\d{2})(?::(\d{2}))?\s*(?:[|,-]|ngày|\(|\s)*\s*"
+    r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)", re.I)
+_VI_LONG = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
+# A day and month without a year: "Chiều 12/12", "sáng nay (2.9)".
+_DM = re.compile(r"(?<![\d/.])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d/.-]*\d{4})(?![\d])")
+_URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|$|-)")
+
+
+def _valid(y: int, m: int, d: int) -> bool:
+    try:
+        datetime(y, m, d)
+    except ValueError:
+        return False
+    return 1990 <= y <= 2100
+
+
+def fmt(y: int, m: int, d: int, hh: int | None = None, mm: int | None = None,
+        ss: int | None = None) -> str | None:
+    """ISO string, date-only when no time is known; None for impossible values."""
+    if not _valid(y, m, d):
+        return None
+    if hh is None or mm is None or not (0 <= hh < 24 and 0 <= mm < 60):
+        return f"{y:04d}-{m:02d}-{d:02d}"
+    return f"{y:04d}-{m:02d}-{d:02d}T{hh:02d}:{mm:02d}:{(ss or 0):02d}+07:00"
+
+
+def parse_iso(value: str) -> str | None:
+    """A machine date (meta, JSON-LD, <time datetime>) to our ISO form, in Vietnam time."""
+    m = _ISO.search(value or "")
+    if not m:
+        return None
+    y, mo, d = int(m[1]), int(m[2]), int(m[3])
+    if m[4] is None:
+        return fmt(y, mo, d)
+    hh, mi, ss = int(m[4]), int(m[5]), int(m[6] or 0)
+    if not _valid(y, mo, d) or hh > 23 or mi > 59 or ss > 59:
+        return None
+    if m[7]:
+        tz = timezone.utc if m[7] == "Z" else timezone(
+            (1 if m[7][0] == "+" else -1) * timedelta(hours=int(m[7][1:3]),
+                                                      minutes=int(m[7][-2:])))
+        local = datetime(y, mo, d, hh, mi, ss, tzinfo=tz).astimezone(VN_TZ)
+        y, mo, d, hh, mi, ss = local.year, local.month, local.day, local.hour, local.minute, \
+            local.second
+    return fmt(y, mo, d, hh, mi, ss)
+
+
+def parse_text(text: str) -> str | None:
+    """The first full date (with its time when printed next to it) in a visible line."""
+    found = []
+    for m in _TIME_DMY.finditer(text):
+        v = fmt(int(m[6]), int(m[5]), int(m[4]), int(m[1]), int(m[2]), int(m[3] or 0))
+        if v:
+            found.append((m.start(), v))
+            break
+    for m in _DMY_TIME.finditer(text):
+        hh = int(m[4]) if m[4] else None
+        mi = int(m[5]) if m[5] else None
+        v = fmt(int(m[3]), int(m[2]), int(m[1]), hh, mi, int(m[6] or 0))
+        if v:
+            found.append((m.start(), v))
+            break
+    for m in _VI_LONG.finditer(text):
+        v = fmt(int(m[3]), int(m[2]), int(m[1]))
+        if v:
+            found.append((m.start(), v))
+            break
+    if not found:
+        return None
+    # Prefer the earliest match; with a tie (same date) prefer the one that has a time.
+    found.sort(key=lambda x: (x[0], -len(x[1])))
+    first = found[0][1]
+    with_time = [v for _, v in found if v[:10] == first[:10] and len(v) > 10]
+    return with_time[0] if with_time else first
+
+
+def parse_day_month(text: str) -> tuple[int, int] | None:
+    """(day, month) of a yearless date like "Chiều 12/12" or "(2.9)"."""
+    for m in _DM.finditer(text):
+        d, mo = int(m[1]), int(m[2])
+        if 1 <= d <= 31 and 1 <= mo <= 12:
+            return d, mo
+    return None
+
+
+def from_url(url: str) -> str | None:
+    """A /yyyy/mm/dd/ (or yyyymmdd) path segment."""
+    m = _URL_DATE.search(url.split("?", 1)[0])
+    return fmt(int(m[1]), int(m[2]), int(m[3])) if m else None
+
+
+def year_of(value: str | None) -> int | None:
+    """The year of an ISO string, to complete a yearless date."""
+    return int(value[:4]) if value and value[:4].isdigit() else None

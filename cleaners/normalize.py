@@ -1,0 +1,31 @@
+"""Text normalisation: Unicode NFC and collapsed whitespace, the form every output string has."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+# \s in Python's re already covers NBSP, the narrow/figure spaces and line separators; the
+# zero-width characters are not whitespace but editors paste them into Vietnamese text.
+_SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
+
+
+def norm(text: str) -> str:
+    """NFC with every whitespace run (NBSP and line breaks included) collapsed to one space."""
+    if not text:
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def tokens(text: str) -> list[str]:
+    """Whitespace tokens of the normalised text (the unit the evaluation scores on)."""
+    return norm(text).split()
+
+
+def digest(paragraphs: list[str]) -> str:
+    """sha1 over the normalised body, so the same article fetched twice hashes the same."""
+    joined = "\n".join(norm(p) for p in paragraphs)
+    return hashlib.sha1(joined.encode("utf-8")).hexdigest()
