@@ -41,6 +41,8 @@ _CREDIT = re.compile(
     r"^(?:(?:theo|nguồn tin|bài(?: và ảnh)?|ảnh|tin(?: và ảnh)?|tin, ảnh|bài, ảnh|pv|ctv)\s*:?\s+)?"
     r"[A-ZĐÀ-Ỹ][\w.'’-]*(?:\s+[\w.'’&-]+){0,8}(?:\s*\([^)]{1,60}\))?\s*$", re.U)
 _CREDIT_PREFIX = re.compile(r"^theo\s+\S", re.I)
+# "(7 hình)" after a gallery headline is a widget count, not part of the headline.
+_PHOTO_COUNT = re.compile(r"\s*\(\d+\s*(?:hình|ảnh|photos?)\)\s*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?…:;]\"?$")
 _META_DATE_KEYS = ("article:published_time", "datepublished", "pubdate", "publishdate",
                    "dc.date.issued", "dcterms.issued", "og:published_time", "date",
@@ -152,10 +154,11 @@ class _Extraction:
             return None
         title_block = self._find_title(content[0].order)
         title = title_block.text if title_block is not None else self._meta_title()
+        title = _PHOTO_COUNT.sub("", title or "")
         if not title:
             return None
-        start = title_block.order + 1 if title_block is not None else max(
-            0, content[0].order - 6)
+        # Without a headline block there is no safe span to read a visible date from.
+        start = title_block.order + 1 if title_block is not None else content[0].order
         body, captions, attachments, tail_author = self._clean_body(content, title)
         summary = self._find_summary(start, content[0].order, body)
         if summary:
@@ -241,11 +244,34 @@ class _Extraction:
         return elements[best]
 
     def _is_listing(self, content: list[Block]) -> bool:
-        """Teaser lists: many headline-long links making up much of the container text."""
+        """Teaser lists: the container's prose is mostly teaser summaries (a prose block right
+        after a headline that links to another page), or headline links dominate it."""
+        own = self.url.split("#", 1)[0]
+        teaser: set[int] = set()
+        follow = 0
+        for b in self.blocks:
+            if b.chrome_el is not None:
+                continue
+            if len(b.text) >= 20 and b.link_chars >= 0.8 * len(b.text) and len(b.links) == 1 \
+                    and urljoin(self.url, b.links[0][0]).split("#", 1)[0] != own:
+                follow = 3
+                continue
+            if b.tag in HEADINGS:
+                follow = 0
+            if follow:
+                follow -= 1
+                if b.link_chars < 0.3 * len(b.text) and len(b.text) >= 50:
+                    teaser.add(b.order)
+                    follow = 0
+        prose = [b for b in content if len(b.text) - b.link_chars >= self.opt.min_block_chars]
+        prose_chars = sum(len(b.text) for b in prose)
+        teaser_chars = sum(len(b.text) for b in prose if b.order in teaser)
+        if prose_chars and teaser_chars > 0.3 * prose_chars:
+            return True
         total = sum(len(b.text) for b in content) or 1
         linked = sum(b.link_chars for b in content)
         headlines = sum(1 for b in content for _, t in b.links if len(t) >= 20)
-        return headlines >= self.opt.listing_links and linked / total > self.opt.max_link_ratio / 2
+        return headlines >= self.opt.listing_links and linked / total > self.opt.max_link_ratio
 
     def _meta_title(self) -> str | None:
         for key in ("og:title", "twitter:title"):
@@ -271,7 +297,7 @@ class _Extraction:
         refs_low = {r.lower() for r in refs if r}
         best: tuple[float, Block] | None = None
         for b in self.blocks:
-            if not (8 <= len(b.text) <= 300) or b.row:
+            if not (4 <= len(b.text) <= 300) or b.row:
                 continue
             tag = b.tag
             names = (b.el.get("class") or "") + " " + (b.el.get("id") or "")
@@ -424,12 +450,17 @@ class _Extraction:
         URL.  The header clock and teaser dates sit outside that span and are never read."""
         text_date = text_raw = None
         fam = self._family_element("date")
-        region = self.blocks[max(0, start - 1):end]
+        region = self.blocks[start:end]
         if fam is not None:
-            region = self._blocks_of(fam) + region
+            raw = norm(fam.text_content())
+            v = dates.parse_text(raw)
+            if v:
+                text_date, text_raw, region = v, raw, []
         for b in region:
             if b.link_chars > 0.5 * len(b.text or "x"):
                 continue
+            if self.template is not None and self.template.is_chrome(b.text):
+                continue  # the header clock: same line on every page of the crawl
             v = dates.parse_text(b.text)
             if v:
                 text_date, text_raw = v, b.text
