@@ -7,7 +7,7 @@ Output is ``YYYY-MM-DD`` when only a date is known, ``YYYY-MM-DDTHH:MM:SS+07:00`
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 VN_TZ = timezone(timedelta(hours=7))
 
@@ -58,7 +58,7 @@ def parse_iso(value: str) -> str | None:
     if not _valid(y, mo, d) or hh > 23 or mi > 59 or ss > 59:
         return None
     if m[7]:
-        tz = timezone.utc if m[7] == "Z" else timezone(
+        tz = UTC if m[7] == "Z" else timezone(
             (1 if m[7][0] == "+" else -1) * timedelta(hours=int(m[7][1:3]),
                                                       minutes=int(m[7][-2:])))
         local = datetime(y, mo, d, hh, mi, ss, tzinfo=tz).astimezone(VN_TZ)

@@ -72,7 +72,8 @@ _VNI_RE = re.compile("|".join(sorted(map(re.escape, VNI), key=len, reverse=True)
 _TCVN3_RE = re.compile("[" + "".join(map(re.escape, TCVN3)) + "]")
 
 # Characters that only occur in real Unicode Vietnamese: if a run has them it is not legacy.
-_UNICODE_VI = re.compile("[\u0102\u0103\u0110\u0111\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300-\u0323]")
+_UNICODE_VI = re.compile(
+    "[\u0102\u0103\u0110\u0111\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300-\u0323]")
 # TCVN3 letters that never appear in French/German/ASCII text: strong evidence.
 _TCVN3_STRONG = re.compile("[µ¸¶·¹¨©ª«¬\u00ad®»¼½¾×ØÜÝÞß]")
 # VNI vowel + mark pairs that no Western language produces.

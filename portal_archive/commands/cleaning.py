@@ -1,0 +1,145 @@
+"""``extract`` and ``eval``: run the cleaners on local HTML files or score them on fixtures."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+def _read_url_file(path: Path) -> list[tuple[Path, str]]:
+    pairs = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        file, sep, url = line.partition("\t")
+        if not sep or not url.strip():
+            raise click.ClickException(f"{path}:{n}: expected 'path<TAB>url', got {line!r}")
+        pairs.append((Path(file.strip()), url.strip()))
+    return pairs
+
+
+@click.command("extract", context_settings=CONTEXT_SETTINGS)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--url", "urls", multiple=True, metavar="URL",
+              help="Page URL of each PATH, in order (default: file:// URL of the file).")
+@click.option("--urls-from", type=click.Path(dir_okay=False, path_type=Path),
+              help="File of 'path<TAB>url' lines, added after PATH arguments.")
+@click.option("--jsonl", is_flag=True, help="One JSON object per line instead of an array.")
+@click.option("--no-family-rules", is_flag=True, help="Generic rules only (no CMS rules).")
+def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: Path | None,
+                    jsonl: bool, no_family_rules: bool) -> None:
+    """Extract articles from local HTML files; prints JSON (null for non-articles).
+
+    All inputs of one call are learned together as host templates (per host) before any
+    page is extracted, as a crawl would.
+
+    \b
+    Example:
+        portal-archive extract page.html --url http://example.test/tin-1.html
+        portal-archive extract --urls-from pages.tsv --jsonl
+    """
+    from cleaners import HostTemplate, extract
+    from cleaners.options import default_options
+
+    if urls and len(urls) != len(paths):
+        raise click.ClickException(
+            f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
+    items = [(p, urls[i] if urls else p.resolve().as_uri()) for i, p in enumerate(paths)]
+    if urls_from is not None:
+        if not urls_from.is_file():
+            raise click.ClickException(f"--urls-from file not found: {urls_from}")
+        items += _read_url_file(urls_from)
+    if not items:
+        raise click.UsageError("give at least one PATH or --urls-from FILE")
+    bodies = []
+    for path, url in items:
+        if not path.is_file():
+            raise click.ClickException(f"file not found: {path}")
+        bodies.append((path.read_bytes(), url))
+    opt = default_options()
+    templates: dict[str, HostTemplate] = defaultdict(
+        lambda: HostTemplate(share=opt.template_share, min_pages=opt.template_min_pages))
+    for body, url in bodies:
+        templates[urlsplit(url).hostname or ""].learn(body, url)
+    results = []
+    for body, url in bodies:
+        art = extract(body, url, template=templates[urlsplit(url).hostname or ""],
+                      family_rules=not no_family_rules)
+        if art is None:
+            results.append(None)
+            continue
+        d = art.to_dict()
+        d.pop("body")  # the body goes out as ``text``
+        results.append(d)
+    if jsonl:
+        for r in results:
+            click.echo(json.dumps(r, ensure_ascii=False))
+    else:
+        click.echo(json.dumps(results, ensure_ascii=False, indent=1))
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
+                               for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+                     for r in rows)
+
+
+@click.command("eval", context_settings=CONTEXT_SETTINGS)
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--no-family-rules", is_flag=True, help="Score the generic rules only.")
+@click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
+def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
+    """Score extraction on a fixture directory against its gold records.
+
+    DIRECTORY holds sites/<portal>/manifest.json and gold/<portal>/*.json.  Plain
+    trafilatura is scored on the same pages for comparison.
+
+    \b
+    Example:
+        portal-archive eval portal_archive/fixtures
+        portal-archive eval portal_archive/fixtures --no-family-rules --json
+    """
+    from dataclasses import asdict
+
+    from cleaners.evaluate import evaluate
+
+    if not directory.is_dir():
+        raise click.ClickException(f"not a directory: {directory}")
+    try:
+        result = evaluate(directory, family_rules=not no_family_rules)
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise click.ClickException(f"cannot evaluate {directory}: {exc}") from exc
+    ours, theirs = result["cleaners"], result["trafilatura"]
+    if as_json:
+        click.echo(json.dumps({
+            "family_rules": not no_family_rules,
+            "summary": [asdict(s) for s in result["summary"]],
+            "pages": [{"id": a.id, "cleaners": asdict(a), "trafilatura": asdict(b)}
+                      for a, b in zip(ours, theirs, strict=True)]}, ensure_ascii=False,
+            indent=1))
+        return
+    rows = [["page", "P", "R", "F1", "boiler", "capt", "title", "date", "author",
+             "| tf F1", "tf boiler", "tf capt", "tf title", "tf date", "tf author"]]
+    yn = {True: "ok", False: "NO"}
+    for a, b in zip(ours, theirs, strict=True):
+        rows.append([a.id, f"{a.precision:.3f}", f"{a.recall:.3f}", f"{a.f1:.3f}",
+                     str(a.boilerplate), str(a.captions), yn[a.title], yn[a.date],
+                     yn[a.author], f"| {b.f1:.3f}", str(b.boilerplate), str(b.captions),
+                     yn[b.title], yn[b.date], yn[b.author]])
+    click.echo(_table(rows))
+    click.echo("")
+    head = [["extractor", "pages", "P", "R", "F1", "min F1", "boilerplate", "captions",
+             "title", "date", "author"]]
+    for s in result["summary"]:
+        head.append([s.name, str(s.pages), f"{s.precision:.3f}", f"{s.recall:.3f}",
+                     f"{s.f1:.3f}", f"{s.min_f1:.3f}", str(s.boilerplate), str(s.captions),
+                     f"{s.title}/{s.pages}", f"{s.date}/{s.pages}", f"{s.author}/{s.pages}"])
+    click.echo(_table(head))
+    click.echo(f"\nfamily rules: {'off' if no_family_rules else 'on'}")

@@ -1,0 +1,249 @@
+"""Behaviour of cleaners.extract on the fixture portals and on small hand-made pages."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from cleaners import HostTemplate, Options, extract, learn_template
+from cleaners.evaluate import load, templates_for, token_prf
+from cleaners.normalize import norm
+
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+PAGES, SITE_PAGES = load(FIXTURES)
+TEMPLATES = templates_for(SITE_PAGES)
+BY_ID = {p.id: p for p in PAGES}
+
+
+def _extract(page, **kw):
+    return extract(page.body, page.url, page.headers, template=TEMPLATES[page.portal], **kw)
+
+
+def _non_articles():
+    out = []
+    for manifest_path in sorted((FIXTURES / "sites").glob("*/manifest.json")):
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        for path, entry in manifest["urls"].items():
+            if entry.get("file") and entry["page_type"] not in ("article", "article-duplicate"):
+                out.append(pytest.param(manifest_path.parent, manifest, path, entry,
+                                        id=f"{manifest['portal_id']}{path}"))
+    return out
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.id)
+@pytest.mark.parametrize("family_rules", [True, False], ids=["family", "generic"])
+def test_gold_article_is_extracted_cleanly(page, family_rules):
+    art = _extract(page, family_rules=family_rules)
+    assert art is not None
+    gold = page.gold
+    assert token_prf(art.text, " ".join(gold["body"]))[2] >= 0.95
+    leaked = [s for s in gold["boilerplate"]
+              if art.text.count(norm(s)) > " ".join(gold["body"]).count(norm(s))]
+    assert leaked == []
+    assert art.title == gold["title"]
+    assert art.published == gold["published"]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.id)
+def test_captions_are_split_from_body(page):
+    art = _extract(page)
+    assert art.captions == page.gold["captions"]
+    for caption in page.gold["captions"]:
+        assert caption not in art.body
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.id)
+def test_author_summary_and_attachments(page):
+    art = _extract(page)
+    assert art.author == page.gold["author"]
+    assert art.summary == page.gold["summary"]
+    assert art.attachments == page.gold["attachments"]
+
+
+@pytest.mark.parametrize("gid", ["vb-01", "al-01"])
+def test_nfd_and_windows_1258_pages_come_out_nfc(gid):
+    page = BY_ID[gid]
+    raw = page.body.decode("utf-8" if gid == "vb-01" else "cp1258")
+    assert unicodedata.normalize("NFC", raw) != raw  # the page really is decomposed
+    art = _extract(page)
+    for text in [art.title, art.text, *art.captions]:
+        assert unicodedata.is_normalized("NFC", text)
+    assert "\u00a0" not in art.text
+    assert art.encoding == ("utf-8" if gid == "vb-01" else "windows-1258")
+
+
+def test_lead_printed_twice_is_kept_once_as_first_paragraph():
+    art = _extract(BY_ID["vb-01"])
+    assert art.body[0] == art.summary
+    assert art.body.count(art.summary) == 1
+
+
+def test_table_rows_become_paragraphs():
+    art = _extract(BY_ID["vb-03"])
+    assert "Thu ngân sách | Trên 1.700 tỷ đồng | Vượt kế hoạch 6%; tăng 18% so với cùng kỳ" \
+        in art.body
+    assert "Tăng trưởng giá trị sản xuất | 14,64%" in art.body  # empty cell omitted
+
+
+def test_header_clock_is_not_the_publication_date():
+    # baonghean shows today's date in its header ("Thứ Ba, 10/03/2026 20:45 (GMT +7)").
+    for page in PAGES:
+        if page.portal == "baonghean":
+            assert not _extract(page).published.startswith("2026-03-10")
+
+
+@pytest.mark.parametrize("site,manifest,path,entry", _non_articles())
+def test_non_article_pages_give_none(site, manifest, path, entry):
+    body = (site / entry["file"]).read_bytes()
+    headers = {"Content-Type": f"{entry['content_type']}; charset={entry['charset']}"}
+    tpl = TEMPLATES[manifest["portal_id"]]
+    assert extract(body, manifest["base_url"] + path, headers, template=tpl) is None
+    assert extract(body, manifest["base_url"] + path, headers, family_rules=False) is None
+
+
+@pytest.mark.parametrize("body", [b"", b"   ", b"\x00\x01\x02\xff" * 100, b"%PDF-1.4\n%\xe2\xe3",
+                                  bytes(range(256)) * 4, b"<html><body></body></html>",
+                                  b"plain text, no markup at all"])
+def test_bad_input_gives_none(body):
+    assert extract(body, "http://x.test/a.html") is None
+
+
+# --- hand-made pages ----------------------------------------------------------------------
+
+PARA = ("Sáng 12/12, Ủy ban nhân dân huyện đã tổ chức hội nghị tổng kết công tác năm, "
+        "đánh giá kết quả thực hiện các chỉ tiêu kinh tế - xã hội và đề ra nhiệm vụ trọng "
+        "tâm cho năm tới với nhiều giải pháp cụ thể, thiết thực.")
+
+
+def page(title: str, paragraphs: list[str], *, head: str = "", before: str = "",
+         after: str = "", charset: str = "utf-8", site: str = "Cổng thông tin") -> str:
+    ps = "".join(f"<p>{p}</p>" for p in paragraphs)
+    return (f"<html><head><meta charset='{charset}'><title>{site}</title>{head}</head>"
+            f"<body><div id='top'>{before}</div><div id='main'><h1>{title}</h1>"
+            f"<div class='x1'>{ps}</div>{after}</div></body></html>")
+
+
+def test_header_clock_alone_gives_no_date_so_no_article():
+    html = page("Hội nghị tổng kết", [PARA], before="<p>Thứ Sáu, 12/12/2025 09:15 (GMT +7)</p>")
+    assert extract(html.encode(), "http://x.test/tin/hoi-nghi.html") is None
+
+
+def test_visible_date_under_title_wins_over_header_clock():
+    html = page("Hội nghị tổng kết", [PARA], before="<p>Thứ Sáu, 12/12/2025 09:15 (GMT +7)</p>")
+    html = html.replace("</h1>", "</h1><div>Cập nhật: 08:30 | 03/11/2024</div>")
+    art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html")
+    assert art.published == "2024-11-03T08:30:00+07:00"
+    assert art.date_source == "text"
+
+
+def test_yearless_date_takes_year_from_url():
+    html = page("Hội nghị tổng kết", [PARA]).replace("</h1>", "</h1><div>Chiều 12/12</div>")
+    art = extract(html.encode(), "http://x.test/2023/12/13/hoi-nghi.html")
+    assert art.published == "2023-12-12"
+
+
+def test_teaser_dates_of_other_articles_are_not_used():
+    related = "".join(f"<li><a href='/tin-{i}.html'>Tin số {i} của cổng thông tin huyện</a> "
+                      f"(0{i}/01/2020)</li>" for i in range(1, 6))
+    html = page("Hội nghị tổng kết", [PARA], after=f"<ul>{related}</ul>")
+    assert extract(html.encode(), "http://x.test/tin/hoi-nghi.html") is None
+
+
+def test_chrome_inside_the_article_box_is_dropped():
+    extra = ["Lượt xem: 1.234", "Thống kê truy cập", "A A", "Ý kiến ()", "In bài",
+             "Tin liên quan", "image banner"]
+    html = page("Hội nghị tổng kết", [PARA, *extra, PARA + " Hết."],
+                head="<meta property='article:published_time' content='2024-05-01'>")
+    art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html")
+    assert art.body == [PARA, PARA + " Hết."]
+
+
+def test_credit_line_at_the_end_is_the_author():
+    credit = "<p style='text-align:right'><strong>Theo Cổng TTĐT huyện Vĩnh Bảo</strong></p>"
+    html = page("Hội nghị tổng kết", [PARA], after="",
+                head="<meta property='article:published_time' content='2024-05-01'>")
+    html = html.replace(f"<p>{PARA}</p>", f"<p>{PARA}</p>{credit}")
+    art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html")
+    assert art.author == "Theo Cổng TTĐT huyện Vĩnh Bảo"
+    assert art.body == [PARA]
+
+
+TCVN3_TITLE = "Héi nghÞ tæng kÕt c«ng t¸c n¨m"
+TCVN3_PARA = ("Uû ban nh©n d©n huyÖn §«ng TriÒu ®· tæ chøc héi nghÞ tæng kÕt c«ng t¸c n¨m "
+              "vµ triÓn khai nhiÖm vô träng t©m cho n¨m tíi t¹i héi tr­êng.")
+VNI_PARA = ("UÛy ban nhaân daân huyeän Ñoâng Trieàu ñaõ toå chöùc hoäi nghò toång keát "
+            "coâng taùc naêm vaø trieån khai nhieäm vuï troïng taâm cho naêm tôùi.")
+
+
+def test_tcvn3_page_is_converted():
+    html = page(TCVN3_TITLE, [TCVN3_PARA], charset="windows-1252", site="UBND",
+                head="<style>p{font-family:.VnTime}</style>"
+                     "<meta property='article:published_time' content='2009-03-02'>")
+    art = extract(html.encode("cp1252"), "http://x.test/tin/1.html")
+    assert art.conversion == "tcvn3"
+    assert art.title == "Hội nghị tổng kết công tác năm"
+    assert art.body[0].startswith("Uỷ ban nhân dân huyện Đông Triều đã tổ chức hội nghị")
+    assert "hội trường" in art.body[0]
+
+
+def test_vni_page_is_converted():
+    html = page("Hoäi nghò toång keát", [VNI_PARA], charset="windows-1252", site="UBND",
+                head="<style>p{font-family:'VNI-Times'}</style>"
+                     "<meta property='article:published_time' content='2009-03-02'>")
+    art = extract(html.encode("cp1252"), "http://x.test/tin/1.html")
+    assert art.conversion == "vni"
+    assert art.title == "Hội nghị tổng kết"
+    assert art.body[0].startswith("Ủy ban nhân dân huyện Đông Triều đã tổ chức hội nghị tổng")
+
+
+def test_unicode_page_is_not_converted():
+    art = _extract(BY_ID["na-02"])
+    assert art.conversion is None
+
+
+def _host_pages() -> list[bytes]:
+    # Every page of this host repeats a notice inside the article box: only a template
+    # learned from several pages can tell it from the article.
+    notice = "Đề nghị ghi rõ nguồn Cổng thông tin điện tử huyện khi phát hành lại thông tin."
+    out = []
+    for i in range(4):
+        text = PARA.replace("12/12", f"{i + 1}/12") + f" Nội dung riêng số {i}."
+        out.append(page(f"Tin số {i} về hội nghị", [text, notice],
+                        head="<meta property='article:published_time' content='2024-05-01'>"
+                        ).encode())
+    return out
+
+
+def test_template_learning_removes_repeated_host_chrome():
+    pages = _host_pages()
+    notice = "Đề nghị ghi rõ nguồn"
+    url = "http://x.test/tin/0.html"
+    assert notice in extract(pages[0], url).text
+    template = learn_template([(b, f"http://x.test/tin/{i}.html") for i, b in enumerate(pages)])
+    cleaned = extract(pages[0], url, template=template)
+    assert notice not in cleaned.text
+    assert cleaned.body[0].startswith("Sáng 1/12")
+    restored = HostTemplate.from_json(template.to_json())
+    assert extract(pages[0], url, template=restored).body == cleaned.body
+
+
+def test_options_from_user_file(tmp_path):
+    cfg = tmp_path / "my.cfg"
+    cfg.write_text("[cleaners]\nmin_body_chars = 5000\n", encoding="utf-8")
+    opt = Options.from_config(cfg)
+    assert opt.min_body_chars == 5000 and opt.listing_links == Options().listing_links
+    assert extract(BY_ID["na-01"].body, BY_ID["na-01"].url, options=opt) is None
+    cfg.write_text("[cleaners]\nno_such_key = 1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="no_such_key"):
+        Options.from_config(cfg)
+
+
+def test_article_to_dict_is_json_ready():
+    art = _extract(BY_ID["al-02"])
+    d = json.loads(json.dumps(art.to_dict(), ensure_ascii=False))
+    assert d["text"] == "\n".join(d["body"])
+    assert d["attachments"][0]["url"].startswith("http://aluoi-tth.test/")
+    assert len(d["digest"]) == 40 and d["language"] == "vi"
