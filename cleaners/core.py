@@ -152,15 +152,22 @@ class _Extraction:
             return None
         if self._is_listing(content):
             return None
-        title_block = self._find_title(content[0].order)
+        # The first real paragraph: headline and date line may sit inside the container
+        # above it (old table layouts put everything in one cell).
+        first = next((b for b in content if len(b.text) - b.link_chars >= 60), content[0])
+        title_block = self._find_title(first.order)
         title = title_block.text if title_block is not None else self._meta_title()
         title = _PHOTO_COUNT.sub("", title or "")
         if not title:
             return None
+        if title_block is not None and id(title_block.el) in self.inside:
+            content = [b for b in content if b.order > title_block.order]
+            if not content:
+                return None
         # Without a headline block there is no safe span to read a visible date from.
-        start = title_block.order + 1 if title_block is not None else content[0].order
+        start = title_block.order + 1 if title_block is not None else first.order
         body, captions, attachments, tail_author = self._clean_body(content, title)
-        summary = self._find_summary(start, content[0].order, body)
+        summary = self._find_summary(start, min(content[0].order, first.order), body)
         if summary:
             if body and body[0] == summary:
                 pass
@@ -173,7 +180,7 @@ class _Extraction:
                 captions and body):
             return None
         author = tail_author or self._find_author(content[-1].order)
-        published, source, raw = self._find_date(start, content[0].order)
+        published, source, raw = self._find_date(start, first.order)
         if published is None and self.opt.require_date:
             return None
         return Article(
@@ -310,13 +317,16 @@ class _Extraction:
                 score += 1
             if _TITLE_CLASS.search(names):
                 score += 1.5
+            if b.strong_chars >= 0.9 * len(b.text) and 15 <= len(b.text) <= 200 and \
+                    not _SENTENCE_END.search(b.text):
+                score += 1.5  # a bold line above the text: the headline of old layouts
             if score == 0:
                 continue
             if b.link_chars > 0.5 * len(b.text):
                 score -= 3
             if b.order < content_start:
                 score += 1 + (0.5 if content_start - b.order <= 6 else 0)
-            elif id(b.el) in self.inside:
+            elif id(b.el) in self.inside and b.order > content_start:
                 score -= 0.5
             else:
                 score -= 2
@@ -360,7 +370,7 @@ class _Extraction:
             if b.img and not b.text:
                 after_image = True
                 continue
-            if not b.text or self._is_chrome(b) or b.text == title:
+            if not b.text or self._is_chrome(b) or b.text == title or _is_date_line(b.text):
                 continue
             doc_links = [(h, t) for h, t in b.links if _DOC_LINK.search(h)]
             if doc_links:
@@ -461,6 +471,11 @@ class _Extraction:
                 continue
             if self.template is not None and self.template.is_chrome(b.text):
                 continue  # the header clock: same line on every page of the crawl
+            t = b.el.find(".//time[@datetime]")
+            v = dates.parse_iso(t.get("datetime", "")) if t is not None else None
+            if v:
+                text_date, text_raw = v, t.get("datetime")
+                break
             v = dates.parse_text(b.text)
             if v:
                 text_date, text_raw = v, b.text
@@ -507,6 +522,16 @@ class _Extraction:
                 return items[-1]
         ld = self.meta.get("ld:articleSection")
         return ld or None
+
+
+_DATE_BITS = re.compile(r"[\d/:.,|()\[\]+-]+|\bGMT\b", re.I)
+
+
+def _is_date_line(text: str) -> bool:
+    """A dateline ("Ngày đăng: 05/03/2025", "Thứ 4, 20/05/2020 | 10:12") is not body text."""
+    if len(text) > 80 or not dates.parse_text(text):
+        return False
+    return len(_DATE_BITS.sub(" ", text).split()) <= 4
 
 
 def _read_meta(tree: html.HtmlElement) -> dict[str, str]:

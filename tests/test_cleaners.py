@@ -247,3 +247,46 @@ def test_article_to_dict_is_json_ready():
     assert d["text"] == "\n".join(d["body"])
     assert d["attachments"][0]["url"].startswith("http://aluoi-tth.test/")
     assert len(d["digest"]) == 40 and d["language"] == "vi"
+
+
+# --- layouts of CMS families that are not in the fixtures ---------------------------------
+
+P1 = ("Chiều 5/3, Sở Nông nghiệp và Phát triển nông thôn tỉnh tổ chức hội nghị triển khai kế "
+      "hoạch sản xuất vụ xuân, với sự tham gia của đại diện các huyện, thị xã và thành phố.")
+P2 = ("Theo báo cáo, toàn tỉnh gieo cấy hơn 40.000 ha lúa, trong đó diện tích lúa chất lượng "
+      "cao chiếm trên 60%, tăng 5% so với cùng kỳ năm trước.")
+
+
+def test_html5_blog_layout_with_time_element_and_figure():
+    html = f"""<html><head><title>Sản xuất vụ xuân – Sở NN</title></head><body>
+    <header class="site-header"><div class="clock">Thứ Năm, 06/03/2025 10:00</div></header>
+    <main><article><header><h1 class="entry-title">Triển khai sản xuất vụ xuân năm 2025</h1>
+    <div class="entry-meta"><time datetime="2025-03-05T16:30:00+07:00">05/03/2025</time></div>
+    </header><div class="entry-content"><p>{P1}</p><figure><img src="a.jpg">
+    <figcaption>Quang cảnh hội nghị.</figcaption></figure><p>{P2}</p><p>Bài liên quan:</p>
+    <ul><li><a href="/a">Hội nghị tổng kết công tác năm 2024 của ngành nông nghiệp</a></li>
+    <li><a href="/b">Chuẩn bị vụ đông năm 2024 trên địa bàn toàn tỉnh</a></li></ul>
+    <p style="text-align:right"><em>Hoàng Nam</em></p></div></article></main>
+    <aside><h3>Bài viết mới</h3><a href="/c">Một tin mới khác của Sở Nông nghiệp tỉnh</a></aside>
+    </body></html>"""
+    art = extract(html.encode(), "http://snn.test/trien-khai/", family_rules=False)
+    assert art.title == "Triển khai sản xuất vụ xuân năm 2025"
+    assert art.published == "2025-03-05T16:30:00+07:00"
+    assert art.body == [P1, P2]
+    assert art.captions == ["Quang cảnh hội nghị."]
+    assert art.author == "Hoàng Nam"
+
+
+def test_old_table_layout_without_classes():
+    html = f"""<html><head><title>UBND xã</title></head><body><table><tr>
+    <td width=200><a href="/">Trang chủ</a><br>Hôm nay: 12<br>Tổng lượt truy cập: 12345</td>
+    <td><font size=4><b>Triển khai sản xuất vụ xuân năm 2025</b></font><br>
+    <i>Ngày đăng: 05/03/2025</i><br><br>{P1}<br><br>{P2}<br><br><b>Văn phòng UBND xã</b><hr>
+    <b>Các tin khác:</b><br><a href="/x1">Tin khác số một về nông nghiệp địa phương</a>
+    (01/03/2025)<br><a href="/x2">Tin khác số hai về nông nghiệp địa phương</a> (02/02/2025)
+    </td></tr></table></body></html>"""
+    art = extract(html.encode(), "http://xa.test/tin.asp?id=5", family_rules=False)
+    assert art.title == "Triển khai sản xuất vụ xuân năm 2025"
+    assert art.published == "2025-03-05"
+    assert art.body == [P1, P2]
+    assert art.author == "Văn phòng UBND xã"
