@@ -85,7 +85,11 @@ def _is_data_table(table: html.HtmlElement) -> bool:
         cells = [c for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th")]
         widest = max(widest, len(cells))
         for c in cells:
-            if c.find(".//p") is not None and len(c.findall(".//p")) > 2:
+            # Layout cells hold paragraphs, line-broken text or long prose; figure cells
+            # hold a number or a short phrase.
+            if len(c.findall(".//p")) > 2 or len(c.findall(".//br")) > 2:
+                return False
+            if len(c.text_content()) > 250:
                 return False
     return widest >= 2
 
