@@ -240,6 +240,10 @@ def demo(output: Path, query: str) -> None:
 
 
 # Commands defined in their own modules (portal_archive/commands/), one line each.
+from portal_archive.commands.cleaning import eval_command, extract_command  # noqa: E402
+
+cli.add_command(extract_command)
+cli.add_command(eval_command)
 
 
 def main() -> None:
