@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -123,10 +124,19 @@ def store_article(
         return row["id"], "new"
 
     if existing["url"] != article["url"]:
-        alternates = set(json.loads(existing["alternate_urls"] or "[]")) | {article["url"]}
-        db["articles"].update(existing["id"], {"alternate_urls": json.dumps(sorted(alternates)),
-                                               "last_seen": captured})
-        return existing["id"], "unchanged"
+        urls = set(json.loads(existing["alternate_urls"] or "[]")) | {article["url"],
+                                                                       existing["url"]}
+        # Which copy the crawl meets first depends on timing: keep the simplest URL as the
+        # canonical one so that every crawl (and a reindex) stores the article under the same URL.
+        canonical = min(urls, key=_url_complexity)
+        changes = {"url": canonical, "id": article_id(canonical),
+                   "alternate_urls": json.dumps(sorted(urls - {canonical})),
+                   "last_seen": captured}
+        db["articles"].update(existing["id"], changes)
+        if changes["id"] != existing["id"]:
+            db.execute("update article_versions set article_id = ? where article_id = ?",
+                       [changes["id"], existing["id"]])
+        return changes["id"], "unchanged"
     if existing["digest"] == article["digest"]:
         db["articles"].update(existing["id"], {"last_seen": captured})
         return existing["id"], "unchanged"
@@ -134,6 +144,11 @@ def store_article(
     db["articles"].update(existing["id"], row)
     _store_version(db, row, captured)
     return existing["id"], "changed"
+
+
+def _url_complexity(url: str) -> tuple[int, int, str]:
+    """Fewer query parameters, then shorter, then alphabetical: the likelier canonical URL."""
+    return (len(urlsplit(url).query.split("&")) if "?" in url else 0, len(url), url)
 
 
 def _store_version(db: sqlite_utils.Database, row: dict[str, Any], captured: str) -> None:
