@@ -39,7 +39,9 @@ _TITLE_SEP = re.compile(r"\s+[-|–—:»]\s+")
 # or "Theo ..." (Vietnamese "according to") naming the original publisher.
 _CREDIT = re.compile(
     r"^(?:(?:theo|nguồn tin|bài(?: và ảnh)?|ảnh|tin(?: và ảnh)?|tin, ảnh|bài, ảnh|pv|ctv)\s*:?\s+)?"
-    r"[A-ZĐÀ-Ỹ][\w.'’-]*(?:\s+[\w.'’&-]+){0,8}(?:\s*\([^)]{1,60}\))?\s*$", re.U)
+    r"[A-ZĐÀ-Ỹ][\w.'’-]*(?:\s+[\w.'’&-]+){0,8}"
+    # ... then the unit: "Nguyễn Văn A (TTVH)", "Nguyễn Văn A - Trung tâm Văn hóa, Thông tin".
+    r"(?:\s*\([^)]{1,60}\)|\s+[-–]\s+[A-ZĐÀ-Ỹ][^.!?]{1,60})?\s*$", re.U)
 _CREDIT_PREFIX = re.compile(r"^theo\s+\S", re.I)
 # "(7 hình)" after a gallery headline is a widget count, not part of the headline.
 _PHOTO_COUNT = re.compile(r"\s*\(\d+\s*(?:hình|ảnh|photos?)\)\s*$", re.I)
@@ -433,7 +435,8 @@ class _Extraction:
             return styled or len(text.split()) <= 12
         if not styled or _SENTENCE_END.search(text) and not text.endswith(")"):
             return False
-        return bool(_CREDIT.match(text)) and len(text.split()) <= 8
+        name = re.split(r"\s+[-–(]", text, maxsplit=1)[0]
+        return bool(_CREDIT.match(text)) and len(name.split()) <= 8
 
     def _find_author(self, content_end: int) -> str | None:
         fam = self._family_element("author")

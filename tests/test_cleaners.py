@@ -290,3 +290,21 @@ def test_old_table_layout_without_classes():
     assert art.published == "2025-03-05"
     assert art.body == [P1, P2]
     assert art.author == "Văn phòng UBND xã"
+
+
+def test_unseen_portlet_layout_generic_rules_only():
+    # A portal family the fixtures do not have (portlet columns, a clock in the banner, a
+    # ticker, related list inside the article box, credit line "Name - Unit" at the end).
+    page = Path(__file__).parent / "fixtures" / "unseen" / "liferay-portal.html"
+    art = extract(page.read_bytes(), "http://donganh.test/tin-tuc/tet-trong-cay",
+                  family_rules=False)
+    assert art.title == "Đông Anh ra quân hưởng ứng Tết trồng cây năm 2025"
+    assert art.published.startswith("2025-02-03")
+    assert art.author == "Nguyễn Văn Hùng - Trung tâm Văn hóa, Thông tin và Thể thao"
+    assert art.captions == ["Các đại biểu trồng cây tại buổi lễ phát động."]
+    text = "\n".join(art.body)
+    assert text.startswith("Sáng 3/2, UBND huyện Đông Anh")
+    assert text.endswith("trên địa bàn huyện.")
+    for chrome in ("Tin liên quan", "Tin mới", "Hôm nay", "A A A", "Chào mừng", "Cơ quan chủ quản",
+                   "Các đại biểu", "Nguyễn Văn Hùng"):
+        assert chrome not in text
