@@ -35,6 +35,9 @@ _AUTHOR_CLASS = re.compile(r"author|tac-?gia|tacgia|byline|writer|nguoi-?viet", 
 _DATE_CLASS = re.compile(r"date|time|ngay|thoi-?gian|publish|posted", re.I)
 # Separators between a headline and the site name in <title>.
 _TITLE_SEP = re.compile(r"\s+[-|–—:»]\s+")
+_SITE_CLASS = re.compile(r"site-?(?:title|name)|logo|brand", re.I)
+# The header clock ("Hôm nay: Thứ bảy, ngày 23/11/2026") prints the day of the crawl.
+_CLOCK = re.compile(r"^(?:hôm nay|today|bây giờ)\b", re.I)
 # A credit line: a few capitalised words, optionally with an organisation in parentheses,
 # or "Theo ..." (Vietnamese "according to") naming the original publisher.
 _CREDIT = re.compile(
@@ -299,9 +302,12 @@ class _Extraction:
                 return found[0]
         refs = {self.meta.get("og:title"), self.meta.get("twitter:title"),
                 self.meta.get("<title>")}
-        title_tag = self.meta.get("<title>")
-        if title_tag:
-            refs.add(_TITLE_SEP.split(title_tag)[0])
+        title_tag = self.meta.get("<title>") or ""
+        # "Headline - with a dash | Site": the headline is a prefix cut at some separator,
+        # and the last segment names the site (a site-name <h1> in the header is not it).
+        cuts = list(_TITLE_SEP.finditer(title_tag))
+        refs.update(title_tag[:m.start()] for m in cuts)
+        site_names = {title_tag[cuts[-1].end():].lower()} if cuts else set()
         refs.discard(None)
         refs_low = {r.lower() for r in refs if r}
         best: tuple[float, Block] | None = None
@@ -309,10 +315,12 @@ class _Extraction:
             if not (4 <= len(b.text) <= 300) or b.row:
                 continue
             tag = b.tag
-            names = (b.el.get("class") or "") + " " + (b.el.get("id") or "")
+            names = " ".join(b.el.get(a) or "" for a in ("class", "id", "itemprop"))
             score = 0.0
             if b.text.lower() in refs_low:
                 score += 3
+            if b.text.lower() in site_names or _SITE_CLASS.search(names):
+                score -= 3
             if tag == "h1":
                 score += 2
             elif tag in HEADINGS:
@@ -394,6 +402,8 @@ class _Extraction:
                 captions.append(b.text)
                 continue
             after_image = False
+            if len(b.text) >= 40 and b.text in body:
+                continue  # a lead or paragraph printed twice by the CMS
             body.append(b.text)
             kept.append(b)
         author = None
@@ -474,6 +484,8 @@ class _Extraction:
                 continue
             if self.template is not None and self.template.is_chrome(b.text):
                 continue  # the header clock: same line on every page of the crawl
+            if _CLOCK.match(b.text):
+                continue
             t = b.el.find(".//time[@datetime]")
             v = dates.parse_iso(t.get("datetime", "")) if t is not None else None
             if v:

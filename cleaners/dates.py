@@ -22,7 +22,10 @@ _DMY_TIME = re.compile(
 _TIME_DMY = re.compile(
     r"(?<!\d)(\d{1,2})\s*[:h]\s*(\d{2})(?::(\d{2}))?\s*(?:[|,-]|ngày|\(|\s)*\s*"
     r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)", re.I)
-_VI_LONG = re.compile(r"ngày\s+(\d{1,2})\s+tháng\s+(\d{1,2})\s+năm\s+(\d{4})", re.I)
+# "ngày 15 tháng 3 năm 2024", "15 Tháng 3 2024 09:12" (Joomla), "15 tháng 03, 2024".
+_VI_LONG = re.compile(
+    r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})\s*,?\s+(?:năm\s+)?(\d{4})(?!\d)"
+    r"(?:\s*(?:[|,-]|lúc)?\s*(\d{1,2})\s*[:hg]\s*(\d{2}))?", re.I)
 # A day and month without a year: "Chiều 12/12", "sáng nay (2.9)".
 _DM = re.compile(r"(?<![\d/.])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d/.-]*\d{4})(?![\d])")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|$|-)")
@@ -83,7 +86,8 @@ def parse_text(text: str) -> str | None:
             found.append((m.start(), v))
             break
     for m in _VI_LONG.finditer(text):
-        v = fmt(int(m[3]), int(m[2]), int(m[1]))
+        v = fmt(int(m[3]), int(m[2]), int(m[1]), int(m[4]) if m[4] else None,
+                int(m[5]) if m[5] else None)
         if v:
             found.append((m.start(), v))
             break

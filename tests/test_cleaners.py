@@ -308,3 +308,21 @@ def test_unseen_portlet_layout_generic_rules_only():
     for chrome in ("Tin liên quan", "Tin mới", "Hôm nay", "A A A", "Chào mừng", "Cơ quan chủ quản",
                    "Các đại biểu", "Nguyễn Văn Hùng"):
         assert chrome not in text
+
+
+def test_unseen_joomla_layout_with_site_name_h1_and_header_clock():
+    # Another family the fixtures do not have: the site name is the page's <h1>, the header
+    # clock prints the crawl day, the headline has a dash in it, the lead is printed twice,
+    # the date reads "15 Tháng 3 2024 09:12", and the page is NFD.
+    page = Path(__file__).parent / "fixtures" / "unseen" / "joomla-nfd.html"
+    art = extract(page.read_bytes(), "http://hoabinh.test/tin-tuc/dai-hoi.html",
+                  family_rules=False)
+    assert art.title == "Xã Hòa Bình tổ chức Đại hội Hội Nông dân nhiệm kỳ 2023 - 2028"
+    assert art.published == "2024-03-15T09:12:00+07:00"
+    assert art.author == "Theo Hội Nông dân xã"
+    text = "\n".join(art.body)
+    assert unicodedata.is_normalized("NFC", text)
+    assert text.count("long trọng tổ chức Đại hội") == 1
+    assert "Hộ sản xuất giỏi | 312 hộ" in text
+    for chrome in ("Lượt xem", "Chia sẻ", "Ý kiến", "Các tin khác", "Bản quyền", "Hôm nay"):
+        assert chrome not in text
