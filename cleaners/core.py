@@ -46,6 +46,9 @@ _CREDIT = re.compile(
     # ... then the unit: "Nguyễn Văn A (TTVH)", "Nguyễn Văn A - Trung tâm Văn hóa, Thông tin".
     r"(?:\s*\([^)]{1,60}\)|\s+[-–]\s+[A-ZĐÀ-Ỹ][^.!?]{1,60})?\s*$", re.U)
 _CREDIT_PREFIX = re.compile(r"^theo\s+\S", re.I)
+# "Tác giả: Minh Anh": a labelled byline; the label is not part of the name.
+_AUTHOR_LABEL = re.compile(r"^(?:tác giả|người viết|phóng viên|bài viết|người đăng)\s*:\s*",
+                           re.I)
 # "(7 hình)" after a gallery headline is a widget count, not part of the headline.
 _PHOTO_COUNT = re.compile(r"\s*\(\d+\s*(?:hình|ảnh|photos?)\)\s*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?…:;]\"?$")
@@ -312,7 +315,7 @@ class _Extraction:
         refs_low = {r.lower() for r in refs if r}
         best: tuple[float, Block] | None = None
         for b in self.blocks:
-            if not (4 <= len(b.text) <= 300) or b.row:
+            if not (4 <= len(b.text) <= 300) or b.row or _is_date_line(b.text):
                 continue
             tag = b.tag
             names = " ".join(b.el.get(a) or "" for a in ("class", "id", "itemprop"))
@@ -332,6 +335,8 @@ class _Extraction:
                 score += 1.5  # a bold line above the text: the headline of old layouts
             if score == 0:
                 continue
+            if b.text.isupper() and len(b.text.split()) <= 5 and b.text.lower() not in refs_low:
+                score -= 1  # "KINH TẾ - XÃ HỘI": a section label above the headline
             if b.link_chars > 0.5 * len(b.text):
                 score -= 3
             if b.order < content_start:
@@ -414,7 +419,7 @@ class _Extraction:
                 body.pop(), kept.pop()
                 continue
             if author is None and self._is_credit(lb):
-                author = last
+                author = _AUTHOR_LABEL.sub("", last)
                 body.pop(), kept.pop()
                 continue
             break
@@ -443,6 +448,9 @@ class _Extraction:
             b.em_chars >= 0.8 * len(text))
         if _CREDIT_PREFIX.match(text):
             return styled or len(text.split()) <= 12
+        label = _AUTHOR_LABEL.match(text)
+        if label:
+            return 0 < len(text[label.end():].split()) <= 8
         if not styled or _SENTENCE_END.search(text) and not text.endswith(")"):
             return False
         name = re.split(r"\s+[-–(]", text, maxsplit=1)[0]

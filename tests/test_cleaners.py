@@ -326,3 +326,16 @@ def test_unseen_joomla_layout_with_site_name_h1_and_header_clock():
     assert "Hộ sản xuất giỏi | 312 hộ" in text
     for chrome in ("Lượt xem", "Chia sẻ", "Ý kiến", "Các tin khác", "Bản quyền", "Hôm nay"):
         assert chrome not in text
+
+
+def test_unseen_br_separated_layout_with_section_label_and_labelled_byline():
+    # Paragraphs split by <br><br> in one div, an all-caps section label above the headline,
+    # "Tác giả: ..." as the byline, a related list inside the article box.
+    page = Path(__file__).parent / "fixtures" / "unseen" / "br-paragraphs.html"
+    art = extract(page.read_bytes(), "http://kinhmon.test/tin-tuc/giai-ngan.html",
+                  family_rules=False)
+    assert art.title == "Kinh Môn: Giải ngân vốn đầu tư công đạt 65% kế hoạch"
+    assert art.published == "2023-04-12T10:25:00+07:00"
+    assert art.author == "Minh Anh"
+    assert len(art.body) == 3
+    assert art.body[-1].endswith("ngay khi có đủ điều kiện.")
