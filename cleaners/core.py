@@ -113,18 +113,25 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None
 
 def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
             template: HostTemplate | None = None, family_rules: bool = True,
-            options: Options | None = None) -> Article | None:
+            options: Options | None = None,
+            date_hints: Mapping[str, str] | None = None) -> Article | None:
     """Extract the article of one archived page, or None when the page is not an article.
 
-    Never raises on bad input: undecodable or binary bytes give None.
+    ``date_hints`` are dates the crawl saw for this URL elsewhere, by source ("sitemap":
+    its ``lastmod``, "listing": the date printed next to the link): they give a yearless
+    dateline its year, and are the date of last resort.  Never raises on bad input:
+    undecodable or binary bytes give None.
     """
     try:
         parsed = parse(body, headers)
         if parsed is None:
             return None
         tree, encoding, conversion = parsed
-        return _Extraction(tree, url or "", template, family_rules,
-                           options or default_options()).run(encoding, conversion)
+        extraction = _Extraction(tree, url or "", template, family_rules,
+                                 options or default_options())
+        extraction.date_hints = {k: v for k, v in (date_hints or {}).items()
+                                 if dates.parse_iso(v or "")}
+        return extraction.run(encoding, conversion)
     except Exception:  # a bad page must never stop a crawl; log it for debugging
         log.debug("extraction failed for %s", url, exc_info=True)
         return None
@@ -146,6 +153,7 @@ class _Extraction:
         self.container: html.HtmlElement | None = None
         self.inside: set[int] = set()
         self.container_path: set[int] = set()
+        self.date_hints: dict[str, str] = {}
 
     # -- orchestration -------------------------------------------------------------------
     def run(self, encoding: str, conversion: str | None) -> Article | None:
@@ -516,10 +524,13 @@ class _Extraction:
             return v, "json-ld", raw
         if text_date:
             return text_date, "text", text_raw
-        # A yearless "Chiều 12/12": take the year from the URL or a modified-time meta.
+        # A yearless "Chiều 12/12": take the year from the URL, a modified-time meta, or
+        # the date the sitemap or listing gave this URL.
+        hinted = [dates.parse_iso(v) for v in self.date_hints.values()]
         year = dates.year_of(dates.from_url(self.url)) or dates.year_of(
             dates.parse_iso(self.meta.get("article:modified_time", "") or
-                            self.meta.get("ld:dateModified", "") or ""))
+                            self.meta.get("ld:dateModified", "") or "")) or next(
+            (dates.year_of(v) for v in hinted if v), None)
         if year:
             for b in self.blocks[start:end + 3]:
                 dm = dates.parse_day_month(b.text) if len(b.text) < 200 else None
@@ -530,6 +541,10 @@ class _Extraction:
         v = dates.from_url(self.url)
         if v:
             return v, "url", self.url
+        for source in ("listing", "sitemap"):
+            raw = self.date_hints.get(source)
+            if raw:
+                return dates.parse_iso(raw), source, raw
         return None, None, None
 
     def _category(self) -> str | None:

@@ -145,6 +145,22 @@ def test_yearless_date_takes_year_from_url():
     assert art.published == "2023-12-12"
 
 
+def test_yearless_date_takes_year_from_sitemap_or_listing_date():
+    html = page("Hội nghị tổng kết", [PARA]).replace("</h1>", "</h1><div>Chiều 12/12</div>")
+    art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html",
+                  date_hints={"sitemap": "2022-12-13T08:00:00+07:00"})
+    assert (art.published, art.date_source) == ("2022-12-12", "text")
+
+
+def test_page_without_any_date_takes_the_listing_date():
+    html = page("Hội nghị tổng kết", [PARA])
+    url = "http://x.test/tin/hoi-nghi.html"
+    assert extract(html.encode(), url) is None
+    art = extract(html.encode(), url, date_hints={"listing": "2021-06-15", "sitemap": "bad"})
+    assert (art.published, art.date_source, art.date_raw) == ("2021-06-15", "listing",
+                                                              "2021-06-15")
+
+
 def test_teaser_dates_of_other_articles_are_not_used():
     related = "".join(f"<li><a href='/tin-{i}.html'>Tin số {i} của cổng thông tin huyện</a> "
                       f"(0{i}/01/2020)</li>" for i in range(1, 6))
