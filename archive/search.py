@@ -1,32 +1,302 @@
-"""Full-text search over the index's articles."""
+"""Vietnamese full-text search over the index's articles.
+
+The FTS5 table ``search_fts`` is contentless: it holds the title and the body (summary and
+text) of every article twice, as folded words and as exact words (``archive.vietnamese``).
+A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
+
+Ranking: articles that match the words exactly as typed (with their diacritics) come first,
+then those that match only once folded; inside each tier, bm25 with the title weighted
+above the body. A word found in most articles would make bm25 rank every match, which is
+what makes plain FTS5 slow on common words; so each tier ranks a bounded candidate set: the
+``candidates`` most recently indexed matches, plus the most recent title matches. When a
+query matches fewer articles than that, the ranking is plain bm25 over all of them.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
 
-WORD = re.compile(r"\w+", re.UNICODE)
+from .vietnamese import (
+    WORD,
+    exact_text,
+    exact_word,
+    fold_word,
+    folded_text,
+    has_marks,
+    words,
+)
+
+FTS_TABLE = "search_fts"
+TITLE_WEIGHT = 10.0
+CANDIDATES = 2000
+SORTS = ("relevance", "newest", "oldest")
 
 
-def fts_query(text: str) -> str:
-    """Any user text as a safe FTS5 query: each word quoted, all words required."""
-    words = WORD.findall(text)
-    return " ".join(f'"{w}"' for w in words)
+class QueryError(ValueError):
+    """A query that cannot mean anything (no word to look for); the message says why."""
 
 
-def search(db: sqlite_utils.Database, text: str, *, limit: int = 20) -> list[dict[str, Any]]:
-    query = fts_query(text)
-    if not query:
+# -- keeping the index in step with the articles table ----------------------------------------
+
+def _columns(row: dict[str, Any]) -> list[str]:
+    body = "\n".join(x for x in (row.get("summary"), row.get("text")) if x)
+    return [folded_text(row.get("title")), folded_text(body),
+            exact_text(row.get("title")), exact_text(body)]
+
+
+def index_article(db: sqlite_utils.Database, rowid: int, row: dict[str, Any]) -> None:
+    """Add one article (its ``articles`` rowid and row) to the search index."""
+    db.execute(f"insert into {FTS_TABLE}(rowid, title_f, body_f, title_x, body_x) "
+               "values (?, ?, ?, ?, ?)", [rowid, *_columns(row)])
+
+
+def unindex_article(db: sqlite_utils.Database, rowid: int, row: dict[str, Any]) -> None:
+    """Remove an article as it was indexed (a contentless table needs the old values)."""
+    db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, title_f, body_f, title_x, body_x) "
+               "values ('delete', ?, ?, ?, ?, ?)", [rowid, *_columns(row)])
+
+
+def create_index(db: sqlite_utils.Database) -> None:
+    db.execute(f"create virtual table {FTS_TABLE} using fts5(title_f, body_f, title_x, body_x, "
+               "content='', tokenize='unicode61 remove_diacritics 0')")
+    for row in db.query("select rowid as _rowid, title, summary, text from articles"):
+        index_article(db, row.pop("_rowid"), row)
+
+
+# -- queries ---------------------------------------------------------------------------------
+
+@dataclass
+class Term:
+    """A word or a phrase (adjacent words) of a query; ``prefix`` for ``word*``."""
+
+    words: list[str]
+    prefix: bool = False
+
+    def fts(self, exact: bool) -> str:
+        forms = [exact_word(w) if exact else fold_word(w) for w in self.words]
+        return '"' + " ".join(forms) + '"' + ("*" if self.prefix else "")
+
+    @property
+    def marked(self) -> bool:
+        return any(has_marks(w) for w in self.words)
+
+
+@dataclass
+class Query:
+    """Groups of terms joined by OR (each group needs all its terms), minus excluded terms."""
+
+    groups: list[list[Term]] = field(default_factory=lambda: [[]])
+    excluded: list[Term] = field(default_factory=list)
+
+    @property
+    def terms(self) -> list[Term]:
+        return [t for g in self.groups for t in g]
+
+    @property
+    def marked(self) -> bool:
+        return any(t.marked and not t.prefix for t in self.terms)
+
+    def fts(self, tier: str) -> str:
+        """The FTS5 expression: ``folded`` (diacritics ignored), ``marked`` (words typed
+        with diacritics must match them, the rest folded), ``exact`` (every word as typed,
+        unmarked words unmarked) or ``title`` (folded, title column only)."""
+        def term(t: Term) -> str:
+            if tier == "title":
+                return "title_f : " + t.fts(False)
+            if not t.prefix and (tier == "exact" or tier == "marked" and t.marked):
+                return "{title_x body_x} : " + t.fts(True)
+            return "{title_f body_f} : " + t.fts(False)
+
+        groups = [" AND ".join(term(t) for t in g) for g in self.groups if g]
+        expr = " OR ".join(f"({g})" for g in groups)
+        for t in self.excluded:
+            expr = f"({expr}) NOT ({{title_f body_f}} : {t.fts(False)})"
+        return expr
+
+
+_TOKEN = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<word>\S+)')
+
+
+def parse_query(text: str) -> Query:
+    """Parse what a user typed: ``"a phrase"``, ``OR``, ``-excluded``, ``prefix*``; other
+    punctuation separates words, and a hyphenated word (``Covid-19``) is a phrase."""
+    query = Query()
+    for m in _TOKEN.finditer(text or ""):
+        raw = m["phrase"] if m["phrase"] is not None else m["word"]
+        if m["word"] == "OR":
+            if query.groups[-1]:
+                query.groups.append([])
+            continue
+        negative = m["word"] is not None and raw.startswith("-") and len(raw) > 1
+        prefix = m["word"] is not None and raw.endswith("*")
+        found = words(raw)
+        if not found:
+            continue
+        term = Term(found, prefix=prefix and len(found) == 1)
+        (query.excluded if negative else query.groups[-1]).append(term)
+    query.groups = [g for g in query.groups if g] or [[]]
+    if not query.terms:
+        raise QueryError("nothing to search for: type at least one word (letters or digits)"
+                         if not query.excluded else
+                         "a query needs at least one word to look for, not only -excluded words")
+    return query
+
+
+# -- searching -------------------------------------------------------------------------------
+
+@dataclass
+class Filters:
+    portal: list[str] = field(default_factory=list)
+    province: str | None = None
+    district: str | None = None
+    since: str | None = None
+    until: str | None = None
+    category: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        clauses, params = [], []
+        if self.portal:
+            clauses.append(f"a.portal in ({', '.join('?' * len(self.portal))})")
+            params += self.portal
+        for column, value in (("province", self.province), ("district", self.district)):
+            if value:
+                clauses.append(f"a.portal in (select id from portals where {column} = ? "
+                               "collate nocase)")
+                params.append(value)
+        if self.since:
+            clauses.append("a.published >= ?")
+            params.append(self.since)
+        if self.until:
+            # "until 2024-03-05" includes that whole day whatever the time printed.
+            clauses.append("substr(a.published, 1, 10) <= ?")
+            params.append(self.until)
+        if self.category:
+            clauses.append("a.category = ? collate nocase")
+            params.append(self.category)
+        return "".join(f" and {c}" for c in clauses), params
+
+
+HIT_COLUMNS = ("id", "url", "portal", "title", "published", "category", "author",
+               "warc_file", "warc_offset", "warc_length", "payload_digest")
+
+
+def _ranked(db: sqlite_utils.Database, expr: str, filters: Filters, limit: int
+            ) -> list[tuple[int, float]]:
+    """(rowid, bm25) of at most ``limit`` most recently indexed matches."""
+    where, params = filters.sql()
+    sql = (f"select f.rowid, bm25({FTS_TABLE}, ?, 1.0, ?, 1.0) from {FTS_TABLE} f "
+           f"join articles a on a.rowid = f.rowid where {FTS_TABLE} match ?{where} "
+           "order by f.rowid desc limit ?")
+    return db.execute(sql, [TITLE_WEIGHT, TITLE_WEIGHT, expr, *params, limit]).fetchall()
+
+
+def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
+                     exact_only: bool, candidates: int) -> list[int]:
+    if exact_only:
+        tiers = ["exact"]
+    else:
+        tiers = ["marked", "folded"] if query.marked else ["folded"]
+    seen: set[int] = set()
+    order: list[int] = []
+    for tier in tiers:
+        scores = dict(_ranked(db, query.fts(tier), filters, candidates))
+        if len(scores) >= candidates:  # a common word: older title matches still count
+            for rowid, score in _ranked(db, query.fts("title"), filters, candidates):
+                scores.setdefault(rowid, score)
+        for rowid in sorted(scores, key=lambda r: (scores[r], -r)):
+            if rowid not in seen:
+                seen.add(rowid)
+                order.append(rowid)
+    return order
+
+
+def search(db: sqlite_utils.Database, text: str, *, filters: Filters | None = None,
+           sort: str = "relevance", limit: int = 20, offset: int = 0, exact: bool = False,
+           candidates: int = CANDIDATES) -> list[dict[str, Any]]:
+    """Hits for what a user typed, best first; each hit carries its WARC pointer and a
+    snippet with the matched words between ``\\x02`` and ``\\x03``."""
+    query = parse_query(text)
+    filters = filters or Filters()
+    if sort not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)}")
+    if sort == "relevance":
+        rowids = _relevance_order(db, query, filters, exact, max(candidates, offset + limit))
+        rowids = rowids[offset:offset + limit]
+    else:
+        where, params = filters.sql()
+        direction = "desc" if sort == "newest" else "asc"
+        sql = (f"select a.rowid from articles a where a.rowid in (select rowid from "
+               f"{FTS_TABLE} where {FTS_TABLE} match ?){where} "
+               f"order by a.published {direction}, a.rowid {direction} limit ? offset ?")
+        rowids = [r[0] for r in db.execute(
+            sql, [query.fts("exact" if exact else "folded"), *params, limit, offset])]
+    if not rowids:
         return []
-    sql = """
-        select articles.id, articles.url, articles.portal, articles.title, articles.published,
-               articles.warc_file, articles.warc_offset, articles.warc_length,
-               snippet(articles_fts, 2, '[', ']', '…', 12) as snippet
-        from articles_fts join articles on articles.rowid = articles_fts.rowid
-        where articles_fts match ?
-        order by bm25(articles_fts, 10.0, 3.0, 1.0)
-        limit ?
-    """
-    return list(db.query(sql, [query, limit]))
+    marks = ", ".join("?" * len(rowids))
+    rows = {r["_rowid"]: r for r in db.query(
+        f"select rowid as _rowid, {', '.join(HIT_COLUMNS)}, summary, text from articles "
+        f"where rowid in ({marks})", rowids)}
+    hits = []
+    for rowid in rowids:
+        row = rows[rowid]
+        body = "\n".join(x for x in (row.pop("summary"), row.pop("text")) if x)
+        row.pop("_rowid")
+        row["snippet"] = snippet(body, query)
+        hits.append(row)
+    return hits
+
+
+def count(db: sqlite_utils.Database, text: str, *, filters: Filters | None = None,
+          exact: bool = False) -> int:
+    """How many articles match (diacritics ignored unless ``exact``)."""
+    query = parse_query(text)
+    where, params = (filters or Filters()).sql()
+    sql = (f"select count(*) from {FTS_TABLE} f join articles a on a.rowid = f.rowid "
+           f"where {FTS_TABLE} match ?{where}")
+    return db.execute(sql, [query.fts("exact" if exact else "folded"), *params]).fetchone()[0]
+
+
+# -- snippets --------------------------------------------------------------------------------
+
+HIGHLIGHT = ("\x02", "\x03")
+
+
+def _matchers(query: Query) -> tuple[set[str], tuple[str, ...]]:
+    whole = {fold_word(w) for t in query.terms if not t.prefix for w in t.words}
+    prefixes = tuple(fold_word(t.words[0]) for t in query.terms if t.prefix)
+    return whole, prefixes
+
+
+def snippet(text: str, query: Query, size: int = 24) -> str:
+    """The ``size``-word window of ``text`` with the most query words, those words marked."""
+    whole, prefixes = _matchers(query)
+    tokens = list(_word_spans(text))
+    hits = [i for i, (_, _, w) in enumerate(tokens)
+            if fold_word(w) in whole or (prefixes and fold_word(w).startswith(prefixes))]
+    if not tokens:
+        return ""
+    best = 0
+    if hits:
+        best = max(hits, key=lambda i: sum(1 for j in hits if i <= j < i + size))
+        best = max(0, min(best - 3, len(tokens) - size))
+    window = tokens[best:best + size]
+    hit_set = set(hits)
+    out, pos = [], window[0][0]
+    for i, (start, end, _) in enumerate(window, start=best):
+        out.append(text[pos:start])
+        word = text[start:end]
+        out.append(f"{HIGHLIGHT[0]}{word}{HIGHLIGHT[1]}" if i in hit_set else word)
+        pos = end
+    prefix = "…" if best > 0 else ""
+    suffix = "…" if best + size < len(tokens) else ""
+    return prefix + "".join(out).replace("\n", " ") + suffix
+
+
+def _word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    for m in WORD.finditer(text):  # stored text is NFC already
+        yield m.start(), m.end(), m.group()

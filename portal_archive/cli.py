@@ -127,41 +127,6 @@ def crawl(ctx: click.Context, portal_ids: tuple[str, ...], fixtures: Path | None
         print_summary_table(summaries)
 
 
-@cli.command(context_settings=CONTEXT_SETTINGS)
-@click.argument("query")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000),
-              help="Number of hits.")
-@click.option("--json", "as_json", is_flag=True, help="Print hits as a JSON array.")
-@click.pass_context
-def search(ctx: click.Context, query: str, limit: int, as_json: bool) -> None:
-    """Search the archived articles.
-
-    \b
-    Example:
-        portal-archive search "nông thôn mới"
-        portal-archive search "hoi dong" --json
-    """
-    from archive.search import search as run_search
-
-    db = open_existing_index(ctx.obj["data"])
-    hits = run_search(db, query, limit=limit)
-    if as_json:
-        click.echo(json.dumps(hits, ensure_ascii=False, indent=2))
-        return
-    if not hits:
-        click.echo("No articles match.", err=True)
-    print_hits(hits)
-
-
-def print_hits(hits: list[dict[str, Any]]) -> None:
-    for hit in hits:
-        click.echo(click.style(hit["title"] or "(untitled)", bold=True))
-        click.echo(f"  {hit['published'] or '-'}  {hit['portal']}  {hit['url']}")
-        if hit.get("snippet"):
-            click.echo(f"  {hit['snippet']}")
-        click.echo()
-
-
 def open_existing_index(data_dir: Path) -> Any:
     from archive.index import open_index
 
@@ -218,6 +183,7 @@ def demo(output: Path, query: str) -> None:
     """
     from archive.search import search as run_search
     from crawler.registry import load_fixture_portals
+    from portal_archive.commands.search import print_hits
 
     if output.exists():
         if not (output / DEMO_MARKER).exists():
@@ -241,9 +207,11 @@ def demo(output: Path, query: str) -> None:
 
 # Commands defined in their own modules (portal_archive/commands/), one line each.
 from portal_archive.commands.cleaning import eval_command, extract_command  # noqa: E402
+from portal_archive.commands.search import search_command  # noqa: E402
 
 cli.add_command(extract_command)
 cli.add_command(eval_command)
+cli.add_command(search_command)
 
 
 def main() -> None:

@@ -1,0 +1,118 @@
+"""``search``: Vietnamese full-text search of the archived articles, for people and tools."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from datetime import date
+from typing import Any
+
+import click
+
+from archive.search import HIGHLIGHT, SORTS, Filters, QueryError, count, search
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "snippet",
+          "warc_file", "warc_offset", "warc_length", "payload_digest")
+
+
+def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
+
+
+# A query may begin with "-" (an excluded word): not an unknown option.
+@click.command("search", context_settings={**CONTEXT_SETTINGS, "ignore_unknown_options": True})
+@click.argument("query")
+@click.option("--portal", "portals", multiple=True, metavar="ID", help="Only this portal "
+              "(repeatable).")
+@click.option("--province", help="Only portals of this province (as the portal knew it).")
+@click.option("--district", help="Only portals of this district (as the portal knew it).")
+@click.option("--since", callback=_day, metavar="YYYY-MM-DD", help="Published on or after.")
+@click.option("--until", callback=_day, metavar="YYYY-MM-DD", help="Published on or before.")
+@click.option("--category", help="Only articles of this category (as the portal printed it).")
+@click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
+@click.option("--exact", is_flag=True,
+              help="Match the words with their diacritics exactly as typed.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10000),
+              help="Number of hits.")
+@click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits.")
+@click.option("--count", "count_only", is_flag=True, help="Print only how many articles match.")
+@click.option("--json", "fmt", flag_value="json", help="Hits as a JSON array.")
+@click.option("--nl", "fmt", flag_value="nl", help="Hits as JSON lines.")
+@click.option("--csv", "fmt", flag_value="csv", help="Hits as CSV with a header.")
+@click.pass_context
+def search_command(ctx: click.Context, query: str, portals: tuple[str, ...],
+                   province: str | None, district: str | None, since: str | None,
+                   until: str | None, category: str | None, sort: str, exact: bool,
+                   limit: int, offset: int, count_only: bool, fmt: str | None) -> None:
+    """Search the archived articles.
+
+    Diacritics are optional: "hoi dong" finds "Hội đồng", "duong" finds "đường"; words typed
+    with diacritics rank exact matches first (--exact keeps only those). "Quoted words" must
+    be adjacent, OR joins alternatives, -word excludes, word* matches a prefix.
+
+    \b
+    Example:
+        portal-archive search "nông thôn mới"
+        portal-archive search 'hoi dong -"nhân dân"' --since 2023-01-01 --portal aluoi-tth
+        portal-archive search covid --sort newest --nl | jq .url
+    """
+    from portal_archive.cli import open_existing_index
+
+    db = open_existing_index(ctx.obj["data"])
+    filters = Filters(portal=list(portals), province=province, district=district,
+                      since=since, until=until, category=category)
+    try:
+        if count_only:
+            n = count(db, query, filters=filters, exact=exact)
+            click.echo(json.dumps({"count": n}) if fmt else n)
+            return
+        hits = search(db, query, filters=filters, sort=sort, limit=limit, offset=offset,
+                      exact=exact)
+    except QueryError as e:
+        raise click.ClickException(str(e)) from None
+    if fmt in ("json", "nl", "csv"):
+        _write_machine(hits, fmt)
+        return
+    if not hits:
+        click.echo("No articles match.", err=True)
+        return
+    print_hits(hits, color=sys.stdout.isatty())
+
+
+def _plain(hit: dict[str, Any]) -> dict[str, Any]:
+    snippet = hit.get("snippet") or ""
+    return {k: (snippet.replace(HIGHLIGHT[0], "").replace(HIGHLIGHT[1], "") if k == "snippet"
+                else hit.get(k)) for k in FIELDS}
+
+
+def _write_machine(hits: list[dict[str, Any]], fmt: str) -> None:
+    rows = [_plain(h) for h in hits]
+    if fmt == "json":
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+    elif fmt == "nl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def print_hits(hits: list[dict[str, Any]], color: bool = False) -> None:
+    """Hits for a person: title, date, portal, URL, then the snippet with matched words
+    in bold on a terminal, [between brackets] otherwise."""
+    start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
+    for hit in hits:
+        click.echo(click.style(hit["title"] or "(untitled)", bold=True), color=color)
+        click.echo(f"  {hit['published'] or '-'}  {hit['portal']}  {hit['url']}")
+        snippet = (hit.get("snippet") or "").replace(HIGHLIGHT[0], start)
+        if snippet:
+            click.echo("  " + snippet.replace(HIGHLIGHT[1], end), color=color)
+        click.echo()

@@ -1,0 +1,179 @@
+"""Vietnamese search through the command line, on a small archive built for each case."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+
+import pytest
+from click.testing import CliRunner
+
+from archive.index import open_index, store_article, upsert_portal
+from portal_archive.cli import cli
+
+PARA = "Nội dung bài viết về hoạt động của địa phương trong năm qua."
+
+
+def add(db, n: int, title: str, text: str = PARA, *, portal: str = "p1",
+        published: str = "2024-01-01", category: str | None = None) -> str:
+    url = f"http://{portal}.test/tin/{n}.html"
+    store_article(db, {"url": url, "portal": portal, "title": title, "published": published,
+                       "category": category, "summary": None, "text": text,
+                       "digest": f"d{n}", "warc_file": "a.warc.gz", "warc_offset": n * 100,
+                       "warc_length": 99, "payload_digest": f"sha1:{n}"},
+                  captured="2024-01-02T00:00:00Z")
+    return url
+
+
+@pytest.fixture
+def archive(tmp_path):
+    db = open_index(tmp_path / "index.db")
+    upsert_portal(db, {"id": "p1", "name": "Huyện A", "province": "Quảng Ninh",
+                       "district": "Tiên Yên"})
+    upsert_portal(db, {"id": "p2", "name": "Huyện B", "province": "Hải Phòng",
+                       "district": "Vĩnh Bảo"})
+    return tmp_path, db
+
+
+def run(data, *args: str, ok: bool = True):
+    result = CliRunner().invoke(cli, ["--data", str(data), "search", *args])
+    if ok:
+        assert result.exit_code == 0, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), \
+        result.exception
+    return result
+
+
+def urls(data, *args: str) -> list[str]:
+    return [h["url"] for h in json.loads(run(data, *args, "--json").output)]
+
+
+@pytest.mark.parametrize("query, title", [
+    ("hai ha", "Huyện Hải Hà tổ chức hội nghị"),
+    ("hoi dong", "Kỳ họp Hội đồng nhân dân huyện"),
+    ("duong", "Khánh thành con đường mới ở xã"),
+    ("HẢI HÀ", "Huyện Hải Hà tổ chức hội nghị"),
+])
+def test_diacritics_are_optional(archive, query, title):
+    data, db = archive
+    url = add(db, 1, title)
+    add(db, 2, "Tin khác không liên quan")
+    assert urls(data, query) == [url]
+
+
+@pytest.mark.parametrize("stored, typed", [
+    ("Hội đồng nhân dân", "hội đồng"),
+    ("Thanh Hóa", "Thanh Hoá"), ("Thanh Hoá", "Thanh Hóa"),
+    ("hòa bình", "hoà bình"), ("hoà bình", "hòa bình"),
+    ("thủy lợi", "thuỷ lợi"), ("thuỷ lợi", "thủy lợi"),
+])
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+def test_nfd_and_old_tone_placement_match_both_ways(archive, stored, typed, form):
+    data, db = archive
+    url = add(db, 1, "Tin " + unicodedata.normalize(form, stored))
+    other = "NFD" if form == "NFC" else "NFC"
+    assert urls(data, unicodedata.normalize(other, typed)) == [url]
+    assert urls(data, unicodedata.normalize(other, typed), "--exact") == [url]
+
+
+def test_exact_diacritics_rank_first_and_exact_keeps_only_them(archive):
+    data, db = archive
+    duong_1 = add(db, 1, "Ông Đương thăm xã", published="2024-03-01")
+    duong_2 = add(db, 2, "Tỉnh Bình Dương phát triển", published="2024-03-02")
+    road = add(db, 3, "Sửa chữa đường giao thông", published="2024-01-01")
+    found = urls(data, "đường")
+    assert found[0] == road and set(found) == {duong_1, duong_2, road}
+    assert urls(data, "đường", "--exact") == [road]
+    assert urls(data, "Đương", "--exact") == [duong_1]
+
+
+def test_phrase_needs_adjacent_words(archive):
+    data, db = archive
+    adjacent = add(db, 1, "Xây dựng nông thôn mới nâng cao")
+    add(db, 2, "Nông dân thôn Đông có giống lúa mới")
+    assert urls(data, '"nông thôn mới"') == [adjacent]
+    assert urls(data, '"nong thon moi"') == [adjacent]
+
+
+def test_or_exclusion_and_prefix(archive):
+    data, db = archive
+    a = add(db, 1, "Phòng chống dịch Covid-19 trong trường học")
+    b = add(db, 2, "Tiêm vắc-xin cho trẻ em")
+    c = add(db, 3, "Covid-19 và vắc-xin mũi nhắc lại")
+    assert set(urls(data, "covid OR trẻ")) == {a, b, c}
+    assert urls(data, "covid -vắc-xin") == [a]
+    assert set(urls(data, "vac*")) == {b, c}
+    assert set(urls(data, "Covid-19")) == {a, c}
+
+
+def test_title_weighs_more_than_body(archive):
+    data, db = archive
+    in_body = add(db, 1, "Hội nghị tổng kết", text="Bàn về thủy lợi. " + PARA * 2)
+    in_title = add(db, 2, "Công trình thủy lợi mới", text=PARA * 2)
+    assert urls(data, "thuy loi") == [in_title, in_body]
+
+
+@pytest.mark.parametrize("query", ["Covid-19", "KT-XH", "5K + Vắc-xin", '"nông thôn',
+                                   "AND", "NEAR(", "a OR", "OR", "(", "^x", "title_f:x",
+                                   "*", "", "-", "- -x", "''", "NOT x", "x AND NOT"])
+def test_any_text_is_a_valid_query(archive, query):
+    data, db = archive
+    add(db, 1, "Ứng phó Covid-19, KT-XH phục hồi, 5K + vắc-xin, and near notes")
+    result = run(data, query, ok=False)
+    assert result.exit_code in (0, 1), result.output
+    if result.exit_code == 1:  # nothing to look for: one clear line
+        assert result.output.startswith("Error: ") and result.output.count("\n") == 1
+
+
+def test_filters_sort_and_paging(archive):
+    data, db = archive
+    old = add(db, 1, "Lễ hội truyền thống", published="2019-02-01", category="Văn hóa")
+    mid = add(db, 2, "Lễ hội mùa xuân", published="2022-02-01T08:00:00+07:00",
+              portal="p2")
+    new = add(db, 3, "Lễ hội đền", published="2024-02-01", category="Văn hóa")
+    assert urls(data, "le hoi", "--sort", "newest") == [new, mid, old]
+    assert urls(data, "le hoi", "--sort", "oldest") == [old, mid, new]
+    assert urls(data, "le hoi", "--sort", "oldest", "--limit", "1", "--offset", "1") == [mid]
+    assert urls(data, "le hoi", "--portal", "p2") == [mid]
+    assert urls(data, "le hoi", "--province", "hải phòng") == [mid]
+    assert set(urls(data, "le hoi", "--district", "Tiên Yên")) == {old, new}
+    assert set(urls(data, "le hoi", "--since", "2022-01-01")) == {mid, new}
+    assert urls(data, "le hoi", "--until", "2022-02-01") == [old, mid] or set(
+        urls(data, "le hoi", "--until", "2022-02-01")) == {old, mid}
+    assert set(urls(data, "le hoi", "--category", "văn hóa")) == {old, new}
+    assert run(data, "le hoi", "--count").output.strip() == "3"
+    bad = run(data, "le hoi", "--since", "last week", ok=False)
+    assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
+
+
+def test_machine_formats_carry_id_url_and_warc_pointer(archive):
+    data, db = archive
+    url = add(db, 7, "Hội nghị tổng kết năm")
+    as_json = json.loads(run(data, "hoi nghi", "--json").output)[0]
+    lines = [json.loads(x) for x in run(data, "hoi nghi", "--nl").output.splitlines()]
+    rows = list(csv.DictReader(io.StringIO(run(data, "hoi nghi", "--csv").output)))
+    for hit in (as_json, lines[0], rows[0]):
+        assert hit["url"] == url and hit["id"]
+        assert (hit["warc_file"], str(hit["warc_offset"])) == ("a.warc.gz", "700")
+    assert "\x02" not in as_json["snippet"]
+
+
+def test_terminal_output_marks_matched_words(archive):
+    data, db = archive
+    add(db, 1, "Hội nghị", text="Sáng nay, huyện tổ chức hội nghị về đường giao thông.")
+    out = run(data, "duong").output
+    assert "[đường]" in out and "Hội nghị" in out
+
+
+def test_index_follows_new_versions_of_an_article(archive):
+    data, db = archive
+    url = add(db, 1, "Tin cũ", text="Nội dung về thủy lợi. " + PARA)
+    store_article(db, {"url": url, "portal": "p1", "title": "Tin đã sửa",
+                       "published": "2024-01-01", "text": "Nội dung về giao thông. " + PARA,
+                       "digest": "changed", "warc_file": "b.warc.gz", "warc_offset": 0,
+                       "warc_length": 1}, captured="2024-02-01T00:00:00Z")
+    assert urls(data, "thuy loi") == []
+    assert urls(data, "giao thong") == [url]
+    assert run(data, "tin", "--count").output.strip() == "1"
