@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -30,12 +31,14 @@ def words(text: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFC", text).lower())
 
 
+@lru_cache(maxsize=65536)  # a language has few distinct words; texts repeat them
 def fold_word(word: str) -> str:
     """``"Đường" -> "duong"``: no marks, đ as d, lower case."""
     decomposed = unicodedata.normalize("NFD", word.lower().replace("đ", "d"))
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=65536)
 def exact_word(word: str) -> str:
     """``"đường" -> "dduwowngf"``: marks kept as Telex letters, the tone at the end, so the
     vowel a tone mark was written on does not matter."""
