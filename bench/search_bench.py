@@ -194,8 +194,8 @@ def main() -> None:
         for filtered in (False, True):
             ours, theirs, overlap = [], [], []
             for q in queries:
-                ms, hits = timed(lambda q=q: search(
-                    db, q, filters=filters if filtered else None, limit=20))
+                chosen = filters if filtered else None
+                ms, hits = timed(lambda q=q, f=chosen: search(db, q, filters=f, limit=20))
                 ours.append(ms)
                 theirs.append(timed(plain, q, filtered)[0])
                 mine = [h["id"] for h in hits]
