@@ -196,7 +196,8 @@ class _Extraction:
                 captions and body):
             return None
         author = tail_author or self._find_author(content[-1].order)
-        published, source, raw = self._find_date(start, first.order)
+        published, source, raw = self._find_date(
+            start, first.order, [b for b in content if b.order > first.order])
         if published is None and self.opt.require_date:
             return None
         return Article(
@@ -484,9 +485,11 @@ class _Extraction:
         meta_author = self.meta.get("author")
         return meta_author or None
 
-    def _find_date(self, start: int, end: int) -> tuple[str | None, str | None, str | None]:
-        """Meta, then JSON-LD, then the visible line between headline and body, then the
-        URL.  The header clock and teaser dates sit outside that span and are never read."""
+    def _find_date(self, start: int, end: int, after: list[Block]
+                   ) -> tuple[str | None, str | None, str | None]:
+        """Meta, then JSON-LD, then the visible line between headline and body (or a
+        dateline closing the article), then the URL.  The header clock and teaser dates sit
+        outside those spans and are never read."""
         text_date = text_raw = None
         fam = self._family_element("date")
         region = self.blocks[start:end]
@@ -524,6 +527,9 @@ class _Extraction:
             return v, "json-ld", raw
         if text_date:
             return text_date, "text", text_raw
+        v, raw = self._closing_dateline(after)
+        if v:
+            return v, "text", raw
         # A yearless "Chiều 12/12": take the year from the URL, a modified-time meta, or
         # the date the sitemap or listing gave this URL.
         hinted = [dates.parse_iso(v) for v in self.date_hints.values()]
@@ -546,6 +552,17 @@ class _Extraction:
             if raw:
                 return dates.parse_iso(raw), source, raw
         return None, None, None
+
+    def _closing_dateline(self, after: list[Block]) -> tuple[str | None, str | None]:
+        """A "Ngày đăng: 18/04/2024" line printed under the article, before any list of
+        other articles (whose dates belong to them)."""
+        for b in after:
+            if b.links or chrome.is_chrome_line(b.text) or (
+                    b.chrome_el is not None and id(b.chrome_el) not in self.container_path):
+                break
+            if _is_date_line(b.text):
+                return dates.parse_text(b.text), b.text
+        return None, None
 
     def _category(self) -> str | None:
         section = self.meta.get("article:section")

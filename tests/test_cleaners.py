@@ -355,3 +355,16 @@ def test_unseen_br_separated_layout_with_section_label_and_labelled_byline():
     assert art.author == "Minh Anh"
     assert len(art.body) == 3
     assert art.body[-1].endswith("ngay khi có đủ điều kiện.")
+
+
+def test_unseen_layout_with_the_dateline_below_the_article():
+    page = Path(__file__).parent / "fixtures" / "unseen" / "dateline-below.html"
+    art = extract(page.read_bytes(), "http://coto.test/tin/dien-tap.html", family_rules=False)
+    assert art.published == "2024-04-18T16:20:00+07:00"  # not the clock, not a teaser's date
+    assert art.body[-1].startswith("Qua diễn tập")
+
+
+@pytest.mark.parametrize("name", ["listing.html", "contact.html"])
+def test_unseen_listing_and_contact_pages_are_not_articles(name):
+    page = Path(__file__).parent / "fixtures" / "unseen" / name
+    assert extract(page.read_bytes(), f"http://coto.test/{name}", family_rules=False) is None
