@@ -189,3 +189,16 @@ def load_template(db: sqlite_utils.Database, host: str) -> str | None:
 
 def save_template(db: sqlite_utils.Database, host: str, data: str) -> None:
     db["templates"].upsert({"host": host, "data": data, "updated": now()}, pk="host")
+
+
+# -- export (issue 5) ------------------------------------------------------------------------
+
+@migrations()
+def m_export_001_article_clusters(db: sqlite_utils.Database) -> None:
+    """Near-duplicate clusters (archive/clusters.py): one row per article, its MinHash signature
+    of the body it was computed from (``digest``) and the id of its cluster."""
+    db["article_clusters"].create(
+        {"article_id": str, "digest": str, "signature": bytes, "cluster": str},
+        pk="article_id",
+    )
+    db["article_clusters"].create_index(["cluster"])

@@ -212,6 +212,9 @@ from portal_archive.commands.search import search_command  # noqa: E402
 cli.add_command(extract_command)
 cli.add_command(eval_command)
 cli.add_command(search_command)
+from portal_archive.commands.export import export_command  # noqa: E402
+
+cli.add_command(export_command, "export")
 
 
 def main() -> None:
