@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterator
-from typing import Any
 
 import numpy as np
 import sqlite_utils
@@ -22,30 +22,49 @@ from datasketch import LeanMinHash, MinHash, MinHashLSH
 NUM_PERM = 64  # permutations per signature: 256 bytes per article as uint32
 SEED = 1
 SCHEME = "affine32"  # datasketch's 32-bit permutations: signatures stored as uint32
-SHINGLE_WORDS = 3
 THRESHOLD = 0.5  # estimated Jaccard similarity of the shingle sets above which pages cluster
 MIN_WORDS = 8  # bodies shorter than this are too short to call near-duplicates
 BATCH = 1000
 WORD = re.compile(r"\w+")
 
 
-def shingles(text: str) -> set[bytes]:
-    """The word 3-grams of ``text`` after NFC, case folding and dropping punctuation, so a
-    republication that only changed a dash, a case or a line break shingles the same."""
+_WORD_HASHES: dict[str, int] = {}  # Vietnamese is written in a few thousand syllables
+WORD_CACHE = 200_000  # word hashes kept, at most
+
+
+def _word_hash(word: str) -> int:
+    _WORD_HASHES[word] = value = zlib.crc32(word.encode("utf-8")) or 1  # 0 reads as missing
+    return value
+
+
+def shingle_hashes(text: str) -> np.ndarray:
+    """32-bit hashes of the word 3-grams of ``text`` after NFC, case folding and dropping
+    punctuation, so a republication that only changed a dash, a case or a line break
+    shingles the same. Words are hashed once (CRC-32, stable across processes) and combined
+    per 3-gram with numpy: this is the hot loop of clustering."""
     words = WORD.findall(unicodedata.normalize("NFC", text or "").casefold())
     if len(words) < MIN_WORDS:
-        return set()
-    return {" ".join(words[i:i + SHINGLE_WORDS]).encode("utf-8")
-            for i in range(len(words) - SHINGLE_WORDS + 1)}
+        return np.empty(0, dtype=np.uint64)
+    if len(_WORD_HASHES) > WORD_CACHE:
+        _WORD_HASHES.clear()
+    h = np.array([_WORD_HASHES.get(w) or _word_hash(w) for w in words], dtype=np.uint64)
+    grams = (h[:-2] * np.uint64(0x9E3779B1) + h[1:-1] * np.uint64(0x85EBCA77) + h[2:])
+    return np.unique(grams & np.uint64(0xFFFFFFFF))
+
+
+# The random permutations depend only on NUM_PERM and SEED: computed once, shared.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
 
 
 def signature(text: str) -> bytes | None:
     """The MinHash signature of a body as bytes, or None for a body too short to compare."""
-    grams = shingles(text)
-    if not grams:
+    grams = shingle_hashes(text)
+    if not len(grams):
         return None
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME)
-    minhash.update_batch(grams)
+    # The shingles are hashed already: the hash function only turns them into ints.
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME, hashfunc=int,
+                      permutations=_TEMPLATE.permutations)
+    minhash.update_batch(grams.tolist())
     return minhash.hashvalues.astype(np.uint32).tobytes()
 
 
@@ -59,19 +78,20 @@ def update_signatures(db: sqlite_utils.Database) -> int:
     Returns how many articles were (re)signed."""
     db.execute("delete from article_clusters "
                "where article_id not in (select id from articles)")
-    stale = db.execute(
-        "select a.id, a.digest, a.text from articles a "
+    signed, last = 0, 0
+    # Keyset pages, each read whole before writing: no read cursor stays open on the table
+    # being written.
+    while rows := db.execute(
+        "select a.rowid, a.id, a.digest, a.text from articles a "
         "left join article_clusters c on c.article_id = a.id "
-        "where c.article_id is null or c.digest is not a.digest"
-    )
-    signed = 0
-    while rows := stale.fetchmany(BATCH):
-        db["article_clusters"].upsert_all(
-            ({"article_id": id_, "digest": digest, "signature": signature(text),
-              "cluster": None} for id_, digest, text in rows),
-            pk="article_id",
-        )
+        "where a.rowid > ? and (c.article_id is null or c.digest is not a.digest) "
+        "order by a.rowid limit ?", [last, BATCH]).fetchall():
+        db.conn.executemany(
+            "insert or replace into article_clusters (article_id, digest, signature, cluster) "
+            "values (?, ?, ?, null)",
+            [(id_, digest, signature(text)) for _, id_, digest, text in rows])
         signed += len(rows)
+        last = rows[-1][0]
     return signed
 
 
@@ -135,11 +155,3 @@ def _name_clusters(db: sqlite_utils.Database, parent: dict[str, str]) -> None:
         db.conn.executemany(
             "update article_clusters set cluster = ? where article_id = ?", updates)
         updates.clear()
-
-
-def cluster_summary(clusters: dict[str, int]) -> dict[str, Any]:
-    """From {cluster id: records exported in it}: clusters holding duplicates, and duplicates
-    (records beyond the first of their cluster)."""
-    multi = [n for n in clusters.values() if n > 1]
-    return {"clusters_with_duplicates": len(multi), "duplicates": sum(n - 1 for n in multi),
-            "distinct_articles": len(clusters)}

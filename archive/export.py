@@ -85,15 +85,13 @@ class Summary:
     records: int = 0
     per_portal: Counter[str] = field(default_factory=Counter)
     per_year: Counter[str] = field(default_factory=Counter)
-    clusters: Counter[str] = field(default_factory=Counter)
+    near_duplicates: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
-    dropped: int = 0  # near-duplicates left out by dedup
 
     def count(self, record: dict[str, Any]) -> None:
         self.records += 1
         self.per_portal[record["portal"]] += 1
         self.per_year[(record["published"] or "undated")[:4]] += 1
-        self.clusters[record["cluster"]] += 1
 
 
 def fold(text: str | None) -> str:
@@ -186,6 +184,18 @@ def iter_records(db: sqlite_utils.Database, filters: Filters, *,
             yield record(dict(zip(names, values, strict=True)))
 
 
+def cluster_counts(db: sqlite_utils.Database, filters: Filters, *,
+                   dedup: bool = False) -> dict[str, int]:
+    """Clusters holding more than one exported record, and the duplicates they hold (records
+    beyond the first of their cluster), counted by SQLite rather than in memory."""
+    from_sql, params = selection(db, filters, dedup=dedup)
+    cluster = "a.cluster" if dedup else "coalesce(c.cluster, a.id)"
+    row = db.execute(
+        f"select count(*), coalesce(sum(n - 1), 0) from (select {cluster} as k, count(*) as n "
+        f"{from_sql} group by k having n > 1)", params).fetchone()
+    return {"clusters_with_duplicates": row[0], "duplicates": row[1]}
+
+
 def count_records(db: sqlite_utils.Database, filters: Filters, *, dedup: bool = False) -> int:
     from_sql, params = selection(db, filters, dedup=dedup)
     return db.execute(f"select count(*) {from_sql}", params).fetchone()[0]
@@ -254,8 +264,9 @@ def export(
         if progress:
             progress(1)
     summary.files = writer.close()
+    summary.near_duplicates = cluster_counts(db, filters, dedup=dedup)
     if dedup:
-        summary.dropped = count_records(db, filters) - summary.records
+        summary.near_duplicates["dropped_by_dedup"] = count_records(db, filters) - summary.records
     write_datasheet(output, summary, filters, dedup=dedup)
     return summary
 
@@ -263,7 +274,7 @@ def export(
 def write_datasheet(output: Path, summary: Summary, filters: Filters, *, dedup: bool) -> None:
     from archive.exporters import describe_format
 
-    dups = clusters.cluster_summary(summary.clusters)
+    dups = {"dropped_by_dedup": 0, **summary.near_duplicates}
     sheet = {
         "title": "portal-archive export",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -274,7 +285,7 @@ def write_datasheet(output: Path, summary: Summary, filters: Filters, *, dedup: 
         "filters": filters.active(),
         "dedup": dedup,
         "records": summary.records,
-        "near_duplicates": {**dups, "dropped_by_dedup": summary.dropped, "note": (
+        "near_duplicates": {**dups, "note": (
             "records sharing a cluster are the same news republished (MinHash LSH on word "
             f"3-grams, estimated Jaccard >= {clusters.THRESHOLD}); with dedup only the "
             "earliest published record of each cluster is kept")},
