@@ -1,9 +1,10 @@
 """Vietnam's administrative units: the province a pre-2025 province belongs to since the reform.
 
 On 1 July 2025 the 63 provinces were merged into 34 (Resolution 202/2025/QH15). The mapping
-comes from the ``vietnamadminunits`` package, which ships the old and new unit lists and the
-converter between them as data: we convert the province name alone, so no street, ward or
-geocoding lookup is involved.
+comes from the ``vietnamadminunits`` package, which ships the old (63) and new (34) unit lists
+and the merger table between them as data. We use its parser and that table at province level
+only: its full address converter may geocode a street address over the network, which an
+archive export must never do.
 """
 
 from __future__ import annotations
@@ -27,10 +28,17 @@ def province_2025(province: str | None) -> str | None:
     the name is not a known province."""
     if not province or not province.strip():
         return None
-    from vietnamadminunits import convert_address
+    from vietnamadminunits import parse_address
+    from vietnamadminunits.converter.converter_2025 import DICT_PROVINCE
+    from vietnamadminunits.parser import ParseMode
 
     try:
-        unit = convert_address(unicodedata.normalize("NFC", province))
+        old = parse_address(unicodedata.normalize("NFC", province), mode=ParseMode.LEGACY,
+                            level=1)
     except Exception:  # the package raises bare Exceptions for names it cannot parse
         return None
-    return short_name(unit.province) if unit.province else None
+    new_key = next((new for new, olds in DICT_PROVINCE.items() if old.province_key in olds),
+                   None)
+    if new_key is None:
+        return None
+    return short_name(parse_address(new_key, mode=ParseMode.FROM_2025, level=1).province)

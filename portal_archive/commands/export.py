@@ -63,6 +63,7 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
         with contextlib.ExitStack() as stack:
             progress = None
             if sys.stderr.isatty():
+                click.echo("Updating near-duplicate clusters...", err=True)
                 clusters.update_clusters(db)  # first, so that the bar measures the export
                 bar = stack.enter_context(click.progressbar(
                     length=count_records(db, filters, dedup=dedup), label="Exporting",
