@@ -189,3 +189,21 @@ def load_template(db: sqlite_utils.Database, host: str) -> str | None:
 
 def save_template(db: sqlite_utils.Database, host: str, data: str) -> None:
     db["templates"].upsert({"host": host, "data": data, "updated": now()}, pk="host")
+
+
+# -- Operations (issue 6): run figures and portal health; see archive/runs.py, archive/health.py
+@migrations()
+def m003_run_history_and_health(db: sqlite_utils.Database) -> None:
+    db["runs"].add_column("job", str)  # one `portal-archive crawl` invocation: its log file name
+    for column in ("pages", "new", "changed", "unchanged", "revisits", "bytes", "home_status",
+                   "exit_status", "full"):
+        db["runs"].add_column(column, int)
+    for column in ("errors", "home_url", "home_error", "home_sample"):
+        db["runs"].add_column(column, str)
+    db["runs"].create_index(["job"])
+    db["captures"].create_index(["run_id"])
+    db["portal_health"].create(
+        {"portal": str, "state": str, "alarms": str, "since": str, "updated": str,
+         "full_crawl_due": int},
+        pk="portal",
+    )
