@@ -191,9 +191,22 @@ def save_template(db: sqlite_utils.Database, host: str, data: str) -> None:
     db["templates"].upsert({"host": host, "data": data, "updated": now()}, pk="host")
 
 
+# -- export (issue 5) ------------------------------------------------------------------------
+
+@migrations()
+def m_export_001_article_clusters(db: sqlite_utils.Database) -> None:
+    """Near-duplicate clusters (archive/clusters.py): one row per article, its MinHash signature
+    of the body it was computed from (``digest``) and the id of its cluster."""
+    db["article_clusters"].create(
+        {"article_id": str, "digest": str, "signature": bytes, "cluster": str},
+        pk="article_id",
+    )
+    db["article_clusters"].create_index(["cluster"])
+
+
 # -- Operations (issue 6): run figures and portal health; see archive/runs.py, archive/health.py
 @migrations()
-def m003_run_history_and_health(db: sqlite_utils.Database) -> None:
+def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("job", str)  # one `portal-archive crawl` invocation: its log file name
     for column in ("pages", "new", "changed", "unchanged", "revisits", "bytes", "home_status",
                    "exit_status", "full"):

@@ -228,6 +228,9 @@ from portal_archive.commands.search import search_command  # noqa: E402
 cli.add_command(extract_command)
 cli.add_command(eval_command)
 cli.add_command(search_command)
+from portal_archive.commands.export import export_command  # noqa: E402
+
+cli.add_command(export_command, "export")
 from portal_archive.commands.ops import cron_command, status_command  # noqa: E402
 
 cli.add_command(status_command)

@@ -1,0 +1,115 @@
+"""WACZ: the WARC records behind the exported articles, packaged for ReplayWeb.page.
+
+For every article the package holds the response its text came from, the request paired with
+it (WARC-Concurrent-To) and the conversion record holding the clean text (WARC-Refers-To the
+response). The records are copied byte for byte (each is its own gzip member) into one WARC
+file, then py-wacz indexes it (CDX), lists the pages and writes datapackage.json with hashes.
+The records themselves also go to articles.jsonl beside the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.export import ExportError
+from archive.exporters.tabular import JsonlWriter
+
+WORK_DIR = ".wacz-build"  # inside the output, removed once the package is written
+
+
+class WaczWriter:
+    name = "articles.wacz"
+
+    def __init__(self, output: Path, *, warc_dir: Path) -> None:
+        self.output = output
+        self.warc_dir = warc_dir
+        self.records = JsonlWriter(output)
+        # warc file -> response offset -> page title; conversion record ids wanted
+        self.responses: dict[str, dict[int, str]] = defaultdict(dict)
+        self.conversions: set[str] = set()
+
+    def write(self, record: dict[str, Any]) -> None:
+        self.records.write(record)
+        self.responses[record["warc_file"]][record["warc_offset"]] = record["title"] or ""
+        if record.get("record_id"):
+            self.conversions.add(record["record_id"])
+
+    def close(self) -> list[str]:
+        files = self.records.close()
+        work = self.output / WORK_DIR
+        work.mkdir()
+        warc_path, pages_path = work / "articles.warc.gz", work / "pages.jsonl"
+        with open(warc_path, "wb") as warc, open(pages_path, "w", encoding="utf-8") as pages:
+            pages.write(json.dumps({"format": "json-pages-1.0", "id": "pages",
+                                    "title": "Exported articles"}) + "\n")
+            self._copy_records(warc, pages)
+        _create_wacz(self.output / self.name, warc_path, pages_path)
+        shutil.rmtree(work)
+        return [self.name, *files]
+
+    def _copy_records(self, warc: io.BufferedWriter, pages: io.TextIOBase) -> None:
+        missing = set(self.conversions)
+        scanned = set()
+        for name in sorted(self.responses):
+            missing -= self._copy_from(name, warc, pages, missing)
+            scanned.add(name)
+        # A conversion record lands in the next file when the WARC rotated in between.
+        for path in sorted(self.warc_dir.glob("*.warc.gz")):
+            if not missing:
+                break
+            if path.name not in scanned:
+                missing -= self._copy_from(path.name, warc, pages, missing)
+
+    def _copy_from(self, name: str, warc: io.BufferedWriter, pages: io.TextIOBase,
+                   conversions: set[str]) -> set[str]:
+        """Copy the wanted records of one WARC file; return the conversion ids found there."""
+        path = self.warc_dir / name
+        if not path.exists():
+            raise ExportError(f"WARC file {path} is missing: the index points at it")
+        wanted = self.responses.get(name, {})
+        response_ids: set[str] = set()
+        spans: list[tuple[int, int]] = []
+        found: set[str] = set()
+        with open(path, "rb") as fh:
+            records = ArchiveIterator(fh)
+            for rec in records:
+                headers = rec.rec_headers
+                record_id = headers.get_header("WARC-Record-ID")
+                keep = False
+                if rec.rec_type == "response" and records.get_record_offset() in wanted:
+                    keep = True
+                    response_ids.add(record_id)
+                    title = wanted[records.get_record_offset()]
+                    pages.write(json.dumps({"url": headers.get_header("WARC-Target-URI"),
+                                            "title": title}, ensure_ascii=False) + "\n")
+                elif rec.rec_type == "request":
+                    keep = headers.get_header("WARC-Concurrent-To") in response_ids
+                elif rec.rec_type == "conversion" and record_id in conversions:
+                    keep = True
+                    found.add(record_id)
+                if keep:
+                    offset = records.get_record_offset()
+                    records.read_to_end()
+                    spans.append((offset, records.get_record_length()))
+            for offset, length in spans:
+                fh.seek(offset)
+                warc.write(fh.read(length))
+        return found
+
+
+def _create_wacz(target: Path, warc: Path, pages: Path) -> None:
+    from wacz.main import main as wacz_main
+
+    # py-wacz reports its progress on stdout, which may be the user's data stream.
+    with contextlib.redirect_stdout(io.StringIO()) as log:
+        status = wacz_main(["create", "-o", str(target), "-p", str(pages), str(warc)])
+    if status not in (0, None):
+        raise ExportError(f"py-wacz could not build {target}: {log.getvalue()[-500:]}")

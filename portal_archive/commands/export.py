@@ -1,0 +1,85 @@
+"""``export``: write the archive's articles as a corpus for analysts, with a datasheet."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from pathlib import Path
+
+import click
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command("export", context_settings=CONTEXT_SETTINGS)
+@click.argument("query", required=False)
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["jsonl", "csv", "parquet", "txt", "wacz"]),
+              help="jsonl, csv, parquet, txt (one file per article) or wacz (WARC records).")
+@click.option("--output", required=True, type=click.Path(path_type=Path),
+              help="Directory to create for the export (data files and datasheet).")
+@click.option("--portal", "portals", multiple=True, metavar="ID",
+              help="Only this portal (repeatable).")
+@click.option("--province", help="Only portals of this province, pre- or post-2025 name.")
+@click.option("--district", help="Only portals of this district.")
+@click.option("--since", metavar="DATE", help="Published on or after YYYY[-MM[-DD]].")
+@click.option("--until", metavar="DATE", help="Published on or before YYYY[-MM[-DD]].")
+@click.option("--category", help="Only articles of this category (as the portal names it).")
+@click.option("--dedup", is_flag=True,
+              help="One record per near-duplicate cluster: the earliest published.")
+@click.option("--force", is_flag=True, help="Replace a previous export at --output.")
+@click.option("--json", "as_json", is_flag=True, help="Print the export summary as JSON.")
+@click.pass_context
+def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path,
+                   portals: tuple[str, ...], province: str | None, district: str | None,
+                   since: str | None, until: str | None, category: str | None, dedup: bool,
+                   force: bool, as_json: bool) -> None:
+    """Export articles, with provenance, as a corpus: the data and a datasheet go in the
+    --output directory. QUERY, when given, keeps the articles a search would find.
+
+    Every record has the same fields in every format (see DATASHEET.md), its
+    near-duplicate cluster, and the WARC file, offset, length and digest of its capture.
+
+    \b
+    Example:
+        portal-archive export --format parquet --output corpus/
+        portal-archive export "nông thôn mới" --format jsonl --output ntm/ --since 2020
+        portal-archive export --province Huế --format txt --output hue/ --dedup
+        portal-archive export --portal aluoi-tth --format wacz --output aluoi-wacz/
+    """
+    from archive.export import ExportError, Filters, clusters, count_records, export
+    from portal_archive.cli import open_existing_index
+
+    data_dir = ctx.obj["data"]
+    db = open_existing_index(data_dir)
+    filters = Filters(query=query, portals=portals, province=province, district=district,
+                      since=since, until=until, category=category)
+    try:
+        if output.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
+                output.resolve()):
+            raise ExportError(f"--output {output} would hold the archive itself: "
+                              "choose a directory outside it")
+        with contextlib.ExitStack() as stack:
+            progress = None
+            if sys.stderr.isatty():
+                clusters.update_clusters(db)  # first, so that the bar measures the export
+                bar = stack.enter_context(click.progressbar(
+                    length=count_records(db, filters, dedup=dedup), label="Exporting",
+                    file=sys.stderr))
+                progress = bar.update
+            summary = export(db, data_dir=data_dir, fmt=fmt, output=output, filters=filters,
+                             dedup=dedup, force=force, progress=progress)
+    except ExportError as e:
+        raise click.ClickException(str(e)) from e
+    sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
+    dups = sheet["near_duplicates"]
+    dropped = f"; {dups['dropped_by_dedup']} left out by --dedup" if dedup else ""
+    click.echo(f"Exported {summary.records} articles as {fmt} to {output}/ "
+               f"({dups['clusters_with_duplicates']} near-duplicate clusters, "
+               f"{dups['duplicates']} duplicates{dropped})", err=True)
+    if as_json:
+        click.echo(json.dumps({key: sheet[key] for key in (
+            "format", "files", "filters", "dedup", "records", "near_duplicates",
+            "records_per_portal", "records_per_year")} | {"output": str(output)},
+            ensure_ascii=False, indent=2))

@@ -1,0 +1,228 @@
+"""Exports of the fixture archive, read back with each format's consumer library."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import json
+import re
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import pytest
+from warcio.archiveiterator import ArchiveIterator
+
+from archive.export import FIELDS, ExportError, Filters, export
+from archive.index import open_index
+from tests.conftest import run_cli
+
+
+def articles_in_index(data: Path) -> dict[str, dict]:
+    db = open_index(data / "index.db")
+    return {row["id"]: row for row in db.query("select * from articles")}
+
+
+def run_export(data: Path, out: Path, fmt: str, **kwargs) -> list[dict]:
+    db = open_index(data / "index.db")
+    export(db, data_dir=data, fmt=fmt, output=out, **kwargs)
+    return json.loads((out / "datasheet.json").read_text(encoding="utf-8"))
+
+
+def strip_marks(text: str) -> list[str]:
+    decomposed = unicodedata.normalize("NFD", text.casefold()).replace("đ", "d")
+    return re.findall(r"\w+", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def jsonl_records(crawled_archive, tmp_path_factory) -> list[dict]:
+    out = tmp_path_factory.mktemp("export") / "jsonl"
+    run_export(crawled_archive, out, "jsonl")
+    return read_jsonl(out / "articles.jsonl")
+
+
+def test_jsonl_has_every_article_with_all_fields(crawled_archive, jsonl_records):
+    stored = articles_in_index(crawled_archive)
+    assert sorted(r["id"] for r in jsonl_records) == sorted(stored)
+    for record in jsonl_records:
+        assert list(record) == list(FIELDS)
+        row = stored[record["id"]]
+        assert record["url"] == row["url"]
+        assert record["text"] == row["text"]
+        assert record["word_count"] == len(record["text"].split())
+        assert isinstance(record["captions"], list) and isinstance(record["attachments"], list)
+    by_portal = {r["portal"]: r for r in jsonl_records}
+    aluoi = by_portal["aluoi-tth"]
+    assert (aluoi["portal_name"], aluoi["province"], aluoi["district"]) == (
+        "Cổng thông tin điện tử huyện A Lưới", "Thừa Thiên Huế", "A Lưới")
+    assert aluoi["province_2025"] == "Huế"
+    assert by_portal["vinhbao-hp"]["province_2025"] == "Hải Phòng"
+    assert by_portal["baonghean"]["district"] is None
+
+
+def test_provenance_points_at_the_response_the_text_came_from(crawled_archive, jsonl_records):
+    for record in jsonl_records:
+        path = crawled_archive / "warc" / record["warc_file"]
+        with open(path, "rb") as fh:
+            fh.seek(record["warc_offset"])
+            raw = fh.read(record["warc_length"])
+        warc = next(iter(ArchiveIterator(io.BytesIO(raw))))
+        assert warc.rec_type == "response"
+        assert warc.rec_headers.get_header("WARC-Payload-Digest") == record["payload_digest"]
+        fetched = warc.rec_headers.get_header("WARC-Target-URI")
+        assert fetched.split("?")[0] == record["url"].split("?")[0]
+        assert b"<html" in warc.content_stream().read().lower()
+
+
+def test_csv_reads_back_the_same_records(crawled_archive, jsonl_records, tmp_path):
+    run_export(crawled_archive, tmp_path / "csv", "csv")
+    raw = (tmp_path / "csv" / "articles.csv").read_bytes()
+    assert raw.split(b"\r\n", 1)[0].decode() == ",".join(FIELDS)
+    with open(tmp_path / "csv" / "articles.csv", encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    by_id = {r["id"]: r for r in jsonl_records}
+    assert len(rows) == len(jsonl_records)
+    for row in rows:
+        record = by_id[row["id"]]
+        assert row["text"] == record["text"]  # newlines survive inside quoted cells
+        assert json.loads(row["captions"]) == record["captions"]
+        assert int(row["warc_offset"]) == record["warc_offset"]
+
+
+def test_parquet_is_typed_and_readable_by_pyarrow_and_duckdb(crawled_archive, jsonl_records,
+                                                             tmp_path):
+    duckdb = pytest.importorskip("duckdb")
+    import pyarrow.parquet as pq
+
+    sheet = run_export(crawled_archive, tmp_path / "pq", "parquet")
+    path = tmp_path / "pq" / "articles.parquet"
+    table = pq.read_table(path)
+    assert table.schema.names == list(FIELDS)
+    assert str(table.schema.field("word_count").type) == "int32"
+    assert str(table.schema.field("first_seen").type) == "timestamp[us, tz=UTC]"
+    assert str(table.schema.field("captions").type) == "list<element: string>"
+    assert table.num_rows == len(jsonl_records)
+    counts = dict(duckdb.sql(f"select portal, count(*) from '{path}' group by portal").fetchall())
+    assert counts == sheet["records_per_portal"]
+    texts = dict(duckdb.sql(f"select id, text from '{path}'").fetchall())
+    assert texts == {r["id"]: r["text"] for r in jsonl_records}
+
+
+def test_txt_writes_one_file_per_article_by_portal_and_year(crawled_archive, jsonl_records,
+                                                            tmp_path):
+    out = tmp_path / "txt"
+    run_export(crawled_archive, out, "txt")
+    with open(out / "index.csv", encoding="utf-8", newline="") as fh:
+        index = list(csv.DictReader(fh))
+    assert len(index) == len(jsonl_records)
+    for row in index:
+        portal, year, name = row["path"].split("/")
+        assert (portal, name) == (row["portal"], row["id"] + ".txt")
+        assert year == (row["published"][:4] or "undated")
+        body = (out / row["path"]).read_text(encoding="utf-8")
+        assert row["text"] in body and f"title: {row['title']}" in body
+    assert len(list(out.rglob("*.txt"))) == len(jsonl_records)
+
+
+def test_wacz_holds_the_records_behind_every_article(crawled_archive, jsonl_records, tmp_path):
+    out = tmp_path / "wacz"
+    run_export(crawled_archive, out, "wacz")
+    with zipfile.ZipFile(out / "articles.wacz") as z:
+        names = z.namelist()
+        datapackage = json.loads(z.read("datapackage.json"))
+        resources = {r["path"]: r for r in datapackage["resources"]}
+        assert set(resources) == set(names) - {"datapackage.json", "datapackage-digest.json"}
+        for path, resource in resources.items():
+            assert resource["hash"] == "sha256:" + hashlib.sha256(z.read(path)).hexdigest()
+        assert {"pages/pages.jsonl", "indexes/index.cdx.gz"} <= set(names)
+        warcs = [n for n in names if n.startswith("archive/")]
+        records = [(r.rec_type, r.rec_headers.get_header("WARC-Target-URI"))
+                   for n in warcs for r in ArchiveIterator(z.open(n))]
+        pages = z.read("pages/pages.jsonl").decode("utf-8").splitlines()[1:]
+        cdx = gzip.decompress(z.read("indexes/index.cdx.gz")).decode("utf-8").splitlines()
+    for kind in ("response", "request", "conversion"):
+        assert sum(t == kind for t, _ in records) == len(jsonl_records)
+    assert len(pages) == len(jsonl_records)
+    assert len(cdx) >= len(jsonl_records)
+    assert {json.loads(p)["title"] for p in pages} == {r["title"] for r in jsonl_records}
+
+
+def test_datasheet_describes_the_export(crawled_archive, tmp_path):
+    sheet = run_export(crawled_archive, tmp_path / "x", "jsonl",
+                       filters=Filters(portals=("aluoi-tth", "vinhbao-hp"), since="2020"))
+    records = read_jsonl(tmp_path / "x" / "articles.jsonl")
+    assert sheet["records"] == len(records) == sum(sheet["records_per_portal"].values())
+    assert set(sheet["records_per_portal"]) == {"aluoi-tth", "vinhbao-hp"}
+    assert all(year >= "2020" for year in sheet["records_per_year"])
+    assert sheet["filters"] == {"portals": ["aluoi-tth", "vinhbao-hp"], "since": "2020"}
+    assert list(sheet["fields"]) == list(FIELDS)
+    assert "Records: " in (tmp_path / "x" / "DATASHEET.md").read_text(encoding="utf-8")
+
+
+def test_province_filter_accepts_old_and_new_names(crawled_archive, tmp_path):
+    old = run_export(crawled_archive, tmp_path / "old", "jsonl",
+                     filters=Filters(province="Thừa Thiên Huế"))
+    new = run_export(crawled_archive, tmp_path / "new", "jsonl", filters=Filters(province="Huế"))
+    assert old["records_per_portal"] == new["records_per_portal"] == {"aluoi-tth": 10}
+
+
+def test_date_and_query_filters(crawled_archive, jsonl_records, tmp_path):
+    run_export(crawled_archive, tmp_path / "d", "jsonl",
+               filters=Filters(since="2021-01", until="2022"))
+    dated = read_jsonl(tmp_path / "d" / "articles.jsonl")
+    expected = [r for r in jsonl_records
+                if r["published"] and "2021" <= r["published"][:4] <= "2022"]
+    assert sorted(r["id"] for r in dated) == sorted(r["id"] for r in expected)
+    run_export(crawled_archive, tmp_path / "q", "jsonl", filters=Filters(query="nông thôn mới"))
+    hits = read_jsonl(tmp_path / "q" / "articles.jsonl")
+    assert hits and len(hits) < len(jsonl_records)
+    # Every word of the query is in each hit, diacritics aside (as the FTS index folds them).
+    for hit in hits:
+        words = set(strip_marks(hit["title"] + " " + (hit["summary"] or "") + " " + hit["text"]))
+        assert {"nong", "thon", "moi"} <= words
+
+
+def test_existing_output_is_not_overwritten(crawled_archive, tmp_path):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(ExportError, match="not empty"):
+        run_export(crawled_archive, other, "jsonl")
+    with pytest.raises(ExportError, match="not an export"):
+        run_export(crawled_archive, other, "jsonl", force=True)
+    assert (other / "notes.txt").read_text() == "keep me"
+    run_export(crawled_archive, tmp_path / "e", "jsonl")
+    with pytest.raises(ExportError, match="--force"):
+        run_export(crawled_archive, tmp_path / "e", "csv")
+    run_export(crawled_archive, tmp_path / "e", "csv", force=True)
+    assert sorted(p.name for p in (tmp_path / "e").iterdir()) == [
+        "DATASHEET.md", "articles.csv", "datasheet.json"]
+
+
+def test_parquet_without_pyarrow_says_how_to_install(crawled_archive, tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    with pytest.raises(ExportError, match="pip install 'pyarrow'"):
+        run_export(crawled_archive, tmp_path / "p", "parquet")
+    assert not (tmp_path / "p").exists()
+
+
+def test_export_command_prints_a_summary(crawled_archive, tmp_path):
+    out = tmp_path / "cli"
+    proc = run_cli("export", "--format", "jsonl", "--output", str(out), "--portal", "baonghean",
+                   "--json", data=crawled_archive)
+    summary = json.loads(proc.stdout)
+    assert summary["records"] == 10 == len(read_jsonl(out / "articles.jsonl"))
+    assert "Exported 10 articles" in proc.stderr
+    bad = run_cli("export", "--format", "jsonl", "--output", str(out), data=crawled_archive,
+                  check=False)
+    assert bad.returncode != 0 and "--force" in bad.stderr and "Traceback" not in bad.stderr
