@@ -202,3 +202,21 @@ def m_export_001_article_clusters(db: sqlite_utils.Database) -> None:
         pk="article_id",
     )
     db["article_clusters"].create_index(["cluster"])
+
+
+# -- Operations (issue 6): run figures and portal health; see archive/runs.py, archive/health.py
+@migrations()
+def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
+    db["runs"].add_column("job", str)  # one `portal-archive crawl` invocation: its log file name
+    for column in ("pages", "new", "changed", "unchanged", "revisits", "bytes", "home_status",
+                   "exit_status", "full"):
+        db["runs"].add_column(column, int)
+    for column in ("errors", "home_url", "home_error", "home_sample"):
+        db["runs"].add_column(column, str)
+    db["runs"].create_index(["job"])
+    db["captures"].create_index(["run_id"])
+    db["portal_health"].create(
+        {"portal": str, "state": str, "alarms": str, "since": str, "updated": str,
+         "full_crawl_due": int},
+        pk="portal",
+    )

@@ -48,7 +48,23 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
+    "crawler.recorder.RunRecorder": 500,  # run figures and the home page's answer, per portal
+    "crawler.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
 }
+
+# -- Operations: cron runs, progress, alarms (crawler/lock.py, archive/health.py) ------------
+OPS_JOB_ID = None  # the CLI names each `portal-archive crawl` run; its log is logs/<id>.log
+OPS_FULL_CRAWL = False  # set per portal by the CLI for the last full crawl of a dying portal
+PROGRESS_ENABLED = False  # the CLI turns it on when stderr is a terminal
+PROGRESS_INTERVAL = 1.0  # seconds between redraws of the progress line
+ALARM_WEBHOOK_URL = None  # alarms are POSTed here as JSON as well as printed
+HEALTH_NOW = None  # ISO date the silence alarm measures from; None: today (set for frozen sites)
+HEALTH_DEAD_RUNS = 3  # runs in a row with the home page down (5xx, timeout, no DNS) before alarm
+HEALTH_DRIFT_SHARE = 0.5  # share of known article pages giving no article body: template drift
+HEALTH_DRIFT_MIN_PAGES = 3  # known article pages refetched before drift is judged
+HEALTH_SILENCE_FACTOR = 3.0  # times the portal's usual days between articles before silence
+HEALTH_SILENCE_MIN_DAYS = 14  # days: never call a portal silent sooner
+HEALTH_SILENCE_MIN_ARTICLES = 5  # dated articles needed to know a portal's publishing rhythm
 
 LOG_LEVEL = "INFO"
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"

@@ -80,6 +80,8 @@ def run_crawl(portals: list[Any], data_dir: Path, overrides: dict[str, Any],
 @cli.command(context_settings=CONTEXT_SETTINGS)
 @click.option("--portal", "portal_ids", multiple=True, metavar="ID",
               help="Portal id to crawl (repeatable). Default: every enabled portal.")
+@click.option("--all", "all_portals", is_flag=True,
+              help="Crawl every enabled portal (the default, spelled out for cron).")
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Serve the portals of this fixture directory on 127.0.0.1 and crawl them.")
 @click.option("--url", help="Crawl an ad-hoc portal from this base URL.")
@@ -89,12 +91,15 @@ def run_crawl(portals: list[Any], data_dir: Path, overrides: dict[str, Any],
               help="Override a crawler setting (see crawler/settings.py), as scrapy -s does.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
-def crawl(ctx: click.Context, portal_ids: tuple[str, ...], fixtures: Path | None,
-          url: str | None, province: str | None, district: str | None,
+def crawl(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
+          fixtures: Path | None, url: str | None, province: str | None, district: str | None,
           settings: tuple[str, ...], as_json: bool) -> None:
     """Crawl portals into the archive.
 
-    Every request and response goes to WARC; articles go to the index.
+    Every request and response goes to WARC; articles go to the index. Made for cron: one crawl
+    at a time per data directory, the log in DATA/logs/<run-id>.log, nothing printed but errors
+    and alarms unless on a terminal. Exit status: 0 done, 1 some portal failed, 2 usage error,
+    3 another crawl is running, 4 alarm (see 'portal-archive status').
 
     \b
     Example:
@@ -107,6 +112,8 @@ def crawl(ctx: click.Context, portal_ids: tuple[str, ...], fixtures: Path | None
     from crawler.registry import select as select_portals
 
     overrides = parse_settings(settings)
+    if all_portals and (portal_ids or url):
+        raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
     try:
         if url:
             if portal_ids or fixtures:
@@ -120,11 +127,20 @@ def crawl(ctx: click.Context, portal_ids: tuple[str, ...], fixtures: Path | None
         raise click.ClickException(str(e)) from e
     if not portals:
         raise click.ClickException("no portal to crawl")
-    summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
+    # Operations (portal_archive/commands/ops.py): lock, log file, run record, alarms.
+    from crawler.runner import project_settings
+    from portal_archive.commands.ops import CrawlJob
+
+    with CrawlJob(ctx.obj["data"], fixtures) as job:
+        overrides = {**job.settings(), **overrides}
+        portals = job.with_full_crawls(portals)
+        summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
+        exit_code = job.finish(portals, project_settings(ctx.obj["data"], overrides))
     if as_json:
         click.echo(json.dumps([asdict(s) for s in summaries], ensure_ascii=False, indent=2))
-    else:
+    elif sys.stdout.isatty():
         print_summary_table(summaries)
+    ctx.exit(exit_code)
 
 
 def open_existing_index(data_dir: Path) -> Any:
@@ -215,6 +231,10 @@ cli.add_command(search_command)
 from portal_archive.commands.export import export_command  # noqa: E402
 
 cli.add_command(export_command, "export")
+from portal_archive.commands.ops import cron_command, status_command  # noqa: E402
+
+cli.add_command(status_command)
+cli.add_command(cron_command)
 
 
 def main() -> None:

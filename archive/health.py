@@ -1,0 +1,187 @@
+"""Alarms: a portal whose template changed, that went silent, or that is dying.
+
+``evaluate`` looks at a portal's run history and archive after a crawl and returns its alarms;
+``record`` keeps the verdict in ``portal_health`` and flags a dying portal for one last full
+crawl. Thresholds are settings (``HEALTH_*`` in ``crawler/settings.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlite_utils
+
+from archive import index
+
+# Words of parked domains, hosting placeholders and "site closed" notices (English, Vietnamese).
+PARKED_WORDS = re.compile(
+    r"domain (is )?for sale|buy this domain|parked (free|domain|by)|domain parking|"
+    r"this domain (has expired|may be for sale)|coming soon|under construction|"
+    r"welcome to nginx|apache2? (ubuntu |debian )?default page|it works!|"
+    r"iis windows server|default web site page|account (has been )?suspended|"
+    r"tên miền (này )?(đã hết hạn|đang được rao bán|chưa được kích hoạt)|"
+    r"website đang (được )?(xây dựng|bảo trì|nâng cấp)|trang (web )?đang (xây dựng|bảo trì)|"
+    r"đã (dừng|ngừng) hoạt động",
+    re.IGNORECASE,
+)
+PARKED_MAX_LINKS = 15  # a real portal home links to dozens of pages; a placeholder to a few
+
+
+@dataclass
+class Thresholds:
+    dead_runs: int = 3  # consecutive runs with the home down before a liveness alarm
+    drift_share: float = 0.5  # share of known article pages now without an article body
+    drift_min_pages: int = 3  # known article pages refetched before drift is judged
+    silence_factor: float = 3.0  # times the usual interval between published dates
+    silence_min_days: float = 14.0
+    silence_min_articles: int = 5  # dated articles needed to know a portal's rhythm
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Thresholds:
+        return cls(
+            dead_runs=int(settings.get("HEALTH_DEAD_RUNS", cls.dead_runs)),
+            drift_share=float(settings.get("HEALTH_DRIFT_SHARE", cls.drift_share)),
+            drift_min_pages=int(settings.get("HEALTH_DRIFT_MIN_PAGES", cls.drift_min_pages)),
+            silence_factor=float(settings.get("HEALTH_SILENCE_FACTOR", cls.silence_factor)),
+            silence_min_days=float(settings.get("HEALTH_SILENCE_MIN_DAYS",
+                                                cls.silence_min_days)),
+            silence_min_articles=int(settings.get("HEALTH_SILENCE_MIN_ARTICLES",
+                                                  cls.silence_min_articles)),
+        )
+
+
+@dataclass
+class Alarm:
+    portal: str
+    kind: str  # "liveness", "drift" or "silence"
+    reason: str
+
+    @property
+    def dying(self) -> bool:
+        return self.kind == "liveness"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def evaluate(db: sqlite_utils.Database, portal: str, base_url: str, *,
+             now: datetime | None = None, thresholds: Thresholds | None = None) -> list[Alarm]:
+    """The alarms of ``portal`` after its latest run."""
+    limits = thresholds or Thresholds()
+    history = list(db.query(
+        "select * from runs where portals = ? and ended is not null order by id desc limit ?",
+        [portal, max(limits.dead_runs, 2)]))
+    if not history:
+        return []
+    reasons = [("liveness", r) for r in liveness(history, base_url, limits)]
+    reasons += [("drift", r) for r in drift(db, history, limits)]
+    reason = silence(db, portal, now or datetime.now(UTC), limits)
+    if reason:
+        reasons.append(("silence", reason))
+    return [Alarm(portal, kind, text) for kind, text in reasons]
+
+
+def home_down(run: dict[str, Any]) -> str | None:
+    """Why the home page failed in ``run``, or None when it answered."""
+    if run["home_error"]:
+        if "DNSLookupError" in run["home_error"]:
+            return "host does not resolve"
+        return run["home_error"]
+    if run["home_status"] is not None and run["home_status"] >= 500:
+        return f"HTTP {run['home_status']}"
+    return None
+
+
+def liveness(history: list[dict[str, Any]], base_url: str, limits: Thresholds) -> list[str]:
+    latest = history[0]
+    down = [home_down(run) for run in history[:limits.dead_runs]]
+    if len(down) >= limits.dead_runs and all(down):
+        return [f"home down for {len(down)} runs ({', '.join(dict.fromkeys(down))})"]
+    reasons = []
+    home_host = urlsplit(latest["home_url"] or "").hostname
+    if home_host and bare(home_host) != bare(urlsplit(base_url).hostname or ""):
+        reasons.append(f"home redirects to another host: {home_host}")
+    sample = json.loads(latest["home_sample"] or "{}")
+    if sample and latest["home_status"] == 200 and parked(sample):
+        reasons.append(f"home is a parked or placeholder page: {sample['title'] or 'no title'!r}")
+    return reasons
+
+
+def bare(host: str) -> str:
+    return host.removeprefix("www.")
+
+
+def parked(sample: dict[str, Any]) -> bool:
+    """A home page that is a parking, hosting-default or closure page, not a portal."""
+    if sample.get("links", 0) > PARKED_MAX_LINKS:
+        return False
+    text = f"{sample.get('title', '')} {sample.get('text', '')}"
+    return bool(PARKED_WORDS.search(text)) or len(text.split()) < 5
+
+
+def drift(db: sqlite_utils.Database, history: list[dict[str, Any]],
+          limits: Thresholds) -> list[str]:
+    """Pages that held an article before and hold none now: the template changed under us."""
+    latest = history[0]
+    known, lost = db.execute(
+        """select count(*), coalesce(sum(c.page_type = 'page'), 0)
+           from captures c join articles a on a.url = c.url
+           where c.run_id = ? and c.status = 200 and c.page_type in ('article', 'page')
+             and a.first_seen < ?""",
+        [latest["id"], latest["started"]]).fetchone()
+    if known >= limits.drift_min_pages and lost / known >= limits.drift_share:
+        return [f"{lost} of {known} known article pages now give no article body "
+                "(template changed?)"]
+    return []
+
+
+def publishing_dates(db: sqlite_utils.Database, portal: str) -> list[date]:
+    days = {row[0][:10] for row in db.execute(
+        "select published from articles where portal = ? and published is not null", [portal])}
+    return sorted(date.fromisoformat(d) for d in days if re.fullmatch(r"\d{4}-\d\d-\d\d", d))
+
+
+def silence(db: sqlite_utils.Database, portal: str, now: datetime,
+            limits: Thresholds) -> str | None:
+    days = publishing_dates(db, portal)
+    if len(days) < limits.silence_min_articles:
+        return None
+    usual = statistics.median((b - a).days for a, b in zip(days, days[1:], strict=False))
+    allowed = max(limits.silence_factor * usual, limits.silence_min_days)
+    quiet = (now.date() - days[-1]).days
+    if quiet > allowed:
+        return (f"no new article for {quiet} days (last {days[-1].isoformat()}; "
+                f"usually one every {usual:g} days)")
+    return None
+
+
+def record(db: sqlite_utils.Database, portal: str, alarms: list[Alarm],
+           *, ran_full: bool) -> dict[str, Any]:
+    """Keep the verdict for ``portal``; a portal newly found dying is due a full crawl."""
+    before = next(db.query("select * from portal_health where portal = ?", [portal]), None)
+    was_dying = bool(before) and any(a["kind"] == "liveness"
+                                     for a in json.loads(before["alarms"] or "[]"))
+    dying = any(a.dying for a in alarms)
+    state = "alarm" if alarms else "ok"
+    due = bool(before and before["full_crawl_due"]) and not ran_full
+    if dying and not was_dying:
+        due = True
+    row = {
+        "portal": portal, "state": state, "alarms": json.dumps([a.to_dict() for a in alarms],
+                                                                ensure_ascii=False),
+        "since": before["since"] if before and before["state"] == state else index.now(),
+        "updated": index.now(), "full_crawl_due": int(due),
+    }
+    db["portal_health"].upsert(row, pk="portal")
+    return row
+
+
+def full_crawl_due(db: sqlite_utils.Database) -> set[str]:
+    return {r["portal"] for r in db.query("select portal from portal_health "
+                                          "where full_crawl_due = 1")}

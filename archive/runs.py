@@ -1,0 +1,84 @@
+"""Run history: one ``runs`` row per portal and crawl, grouped by job (one ``portal-archive
+crawl`` invocation), with the figures an operator looks at.
+
+The crawl fills a row in three steps: the session opens it, ``crawler.recorder`` adds what the
+crawler saw (pages, errors by kind, the home page), and ``summarize_job`` adds what the index
+and WARC files got once every portal has closed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import sqlite_utils
+
+# Scrapy stats prefixes counted as errors, by the kind they name.
+EXCEPTION_PREFIX = "downloader/exception_type_count/"
+STATUS_PREFIX = "downloader/response_status_count/"
+SPIDER_EXCEPTION_PREFIX = "spider_exceptions/"
+NOT_FAILURES = {"retry_max_reached", "IgnoreRequest"}  # counted elsewhere, or on purpose
+
+
+def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
+    """Errors of one crawl from its Scrapy stats: exceptions by class, HTTP 4xx/5xx answers
+    (every attempt counts), retries given up, exceptions in the spider."""
+    errors: dict[str, int] = {}
+    for key, value in stats.items():
+        if key.startswith(EXCEPTION_PREFIX):
+            kind = key[len(EXCEPTION_PREFIX):].rsplit(".", 1)[-1]
+        elif key.startswith(STATUS_PREFIX) and key[len(STATUS_PREFIX):][:1] in ("4", "5"):
+            kind = f"http_{key[len(STATUS_PREFIX):]}"
+        elif key.startswith(SPIDER_EXCEPTION_PREFIX) and key != "spider_exceptions/count":
+            kind = "spider_" + key[len(SPIDER_EXCEPTION_PREFIX):]
+        elif key == "retry/max_reached":
+            kind = "retry_max_reached"
+        else:
+            continue
+        errors[kind] = errors.get(kind, 0) + int(value)
+    return dict(sorted(errors.items()))
+
+
+def failures(errors: dict[str, int]) -> int:
+    """Errors that mean a fetch failed: not 404s and other 4xx, which portals answer by design
+    for removed pages, nor requests dropped on purpose (robots.txt)."""
+    return sum(n for kind, n in errors.items()
+               if not kind.startswith("http_4") and kind not in NOT_FAILURES)
+
+
+def record_crawl(db: sqlite_utils.Database, run_id: int, **columns: Any) -> None:
+    columns["errors"] = json.dumps(columns.get("errors") or {})
+    db["runs"].update(run_id, columns)
+
+
+def summarize_job(db: sqlite_utils.Database, job: str) -> list[dict[str, Any]]:
+    """Fill the article and WARC figures of every run of ``job``; return its runs."""
+    rows = list(db.query("select * from runs where job = ? order by id", [job]))
+    for row in rows:
+        stats = json.loads(row["stats"] or "{}")
+        revisits = db.execute(
+            "select count(*) from captures where run_id = ? and record_type = 'revisit'",
+            [row["id"]]).fetchone()[0]
+        figures = {"new": stats.get("new", 0), "changed": stats.get("changed", 0),
+                   "unchanged": stats.get("unchanged", 0), "bytes": stats.get("warc_bytes", 0),
+                   "revisits": revisits}
+        db["runs"].update(row["id"], figures)
+        row.update(figures)
+    return rows
+
+
+def set_exit_status(db: sqlite_utils.Database, job: str, status: int) -> None:
+    db.execute("update runs set exit_status = ? where job = ?", [status, job])
+    db.conn.commit()
+
+
+def portal_history(db: sqlite_utils.Database, portal: str, limit: int = 10) -> list[dict]:
+    """The last ``limit`` finished runs of ``portal``, newest first."""
+    return list(db.query(
+        "select * from runs where portals = ? and ended is not null order by id desc limit ?",
+        [portal, limit]))
+
+
+def crawled_portals(db: sqlite_utils.Database) -> Iterable[str]:
+    return [r["portals"] for r in db.query("select distinct portals from runs order by portals")]

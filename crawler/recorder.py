@@ -1,0 +1,73 @@
+"""Record what one crawl of one portal met into its ``runs`` row: pages, errors by kind, and how
+the portal's home page answered (the liveness alarms of ``archive/health.py`` read it).
+
+Enabled in ``EXTENSIONS``; the CLI names the invocation with the ``OPS_JOB_ID`` setting.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+from lxml import html
+from scrapy import Request, Spider, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response, TextResponse
+
+from archive import index, runs
+from crawler.session import ArchiveSession
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.job = crawler.settings.get("OPS_JOB_ID")
+        self.full = crawler.settings.getbool("OPS_FULL_CRAWL")
+        self.home: dict[str, Any] = {}
+        # Connected before the session connects its own close: this runs while it is open.
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        return cls(crawler)
+
+    def response_received(self, response: Response, request: Request, spider: Spider) -> None:
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if self.home or first_url not in getattr(spider, "start_urls", ()):
+            return
+        self.home = {"home_status": response.status, "home_url": response.url,
+                     "home_sample": json.dumps(page_sample(response), ensure_ascii=False)}
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        stats = self.crawler.stats.get_stats()
+        errors = runs.errors_by_kind(stats)
+        home = dict(self.home)
+        if not home:
+            kinds = [k for k in errors if not k.startswith("http_")]
+            home["home_error"] = ", ".join(kinds) or "no response"
+        session = ArchiveSession.for_crawler(self.crawler)
+        db = index.open_index(Path(self.crawler.settings["ARCHIVE_DATA_DIR"]) / "index.db")
+        try:
+            runs.record_crawl(db, session.run_id, job=self.job, full=self.full,
+                              pages=stats.get("downloader/response_count", 0),
+                              errors=errors, **home)
+        finally:
+            db.close()
+
+
+def page_sample(response: Response) -> dict[str, Any]:
+    """What a parked-page check needs of the home page: its title, some text, its link count."""
+    if not isinstance(response, TextResponse) or not response.body.strip():
+        return {"title": "", "text": "", "links": 0}
+    try:
+        tree = html.fromstring(response.text)
+    except (ValueError, html.etree.ParserError):
+        return {"title": "", "text": "", "links": 0}
+    for bad in tree.xpath("//script | //style"):
+        bad.drop_tree()
+    text = unicodedata.normalize("NFC", " ".join(tree.text_content().split()))
+    title = unicodedata.normalize("NFC", " ".join((tree.findtext(".//title") or "").split()))
+    return {"title": title, "text": text[:1000], "links": len(tree.xpath("//a[@href]"))}
