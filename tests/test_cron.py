@@ -54,6 +54,12 @@ def test_the_line_runs_the_installed_program_on_this_data_directory(tmp_path):
     assert out.strip() == str(tmp_path / "archive")
 
 
+def test_the_line_can_pass_a_webhook(tmp_path):
+    url = "http://127.0.0.1:9/hook?token=a&b=1"
+    result = invoke("--data", str(tmp_path), "cron", "--webhook", url)
+    assert f" crawl --all -s 'ALARM_WEBHOOK_URL={url}' #" in result.output
+
+
 @pytest.mark.parametrize("every, fields", [
     ("30m", "*/30 * * * *"), ("1h", "17 * * * *"), ("12h", "17 */12 * * *"),
     ("1d", "17 3 * * *"),
