@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import sqlite3
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -234,3 +235,32 @@ def test_silence_longer_than_the_usual_interval_is_an_alarm_until_a_new_article(
     code, stderr = site.crawl(data, "HEALTH_NOW=2029-06-01")
     assert code == 0, stderr
     assert health(data)["state"] == "ok"
+
+
+def test_a_home_that_times_out_is_a_liveness_alarm(tmp_path):
+    # A server on 127.0.0.1 that accepts connections and never answers.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    port = listener.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        proc = run_cli("crawl", "--url", url, "-s", "DOWNLOAD_TIMEOUT=1", "-s", "RETRY_TIMES=0",
+                       "-s", "ROBOTSTXT_OBEY=False", "-s", "DOWNLOAD_DELAY=0",
+                       "-s", "HEALTH_DEAD_RUNS=1", data=tmp_path, check=False)
+    finally:
+        listener.close()
+        for conn in held:
+            conn.close()
+    assert proc.returncode == EXIT_ALARM, proc.stderr[-2000:]
+    assert f"ALARM 127.0.0.1:{port}: liveness: home down for 1 runs (timed out)" in proc.stderr
