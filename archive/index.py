@@ -226,3 +226,14 @@ def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
          "full_crawl_due": int},
         pk="portal",
     )
+
+
+# -- Crawler (issue 4): documents linked from articles; see crawler/spiders/portal.py ---------
+@migrations()
+def m_crawl_001_attachments(db: sqlite_utils.Database) -> None:
+    db["attachments"].create(
+        {"article_id": str, "url": str, "title": str, "record_id": str, "warc_file": str,
+         "warc_offset": int, "warc_length": int, "status": int, "content_type": str},
+        pk=("article_id", "url"),
+    )
+    db["attachments"].create_index(["url"])
