@@ -30,7 +30,14 @@ PARKED_WORDS = re.compile(
     r"đã (dừng|ngừng) hoạt động",
     re.IGNORECASE,
 )
-PARKED_MAX_LINKS = 15  # a real portal home links to dozens of pages; a placeholder to a few
+PARKED_MAX_LINKS = 15
+# Scrapy/Twisted exception names, as an operator would say them.
+DOWNLOAD_ERRORS = {
+    "DNSLookupError": "host does not resolve", "TimeoutError": "timed out",
+    "DownloadTimeoutError": "timed out", "TCPTimedOutError": "timed out",
+    "ConnectionRefusedError": "connection refused", "ConnectError": "cannot connect",
+    "ConnectionLost": "connection lost", "ResponseNeverReceived": "no response",
+}  # a real portal home links to dozens of pages; a placeholder to a few
 
 
 @dataclass
@@ -90,9 +97,8 @@ def evaluate(db: sqlite_utils.Database, portal: str, base_url: str, *,
 def home_down(run: dict[str, Any]) -> str | None:
     """Why the home page failed in ``run``, or None when it answered."""
     if run["home_error"]:
-        if "DNSLookupError" in run["home_error"]:
-            return "host does not resolve"
-        return run["home_error"]
+        kinds = run["home_error"].split(", ")
+        return ", ".join(dict.fromkeys(DOWNLOAD_ERRORS.get(k, k) for k in kinds))
     if run["home_status"] is not None and run["home_status"] >= 500:
         return f"HTTP {run['home_status']}"
     return None

@@ -46,7 +46,8 @@ class RunRecorder:
         errors = runs.errors_by_kind(stats)
         home = dict(self.home)
         if not home:
-            kinds = [k for k in errors if not k.startswith("http_")]
+            kinds = [k for k in errors
+                     if not k.startswith("http_") and k not in runs.NOT_FAILURES]
             home["home_error"] = ", ".join(kinds) or "no response"
         session = ArchiveSession.for_crawler(self.crawler)
         db = index.open_index(Path(self.crawler.settings["ARCHIVE_DATA_DIR"]) / "index.db")

@@ -219,14 +219,15 @@ def schedule(every: str) -> str:
     return {"m": f"{step} * * * *", "h": f"17 {step} * * *", "d": f"17 3 {step} * *"}[unit]
 
 
-def cron_line(every: str, data_dir: Path, program: str) -> str:
+def cron_line(every: str, data_dir: Path, program: str, webhook: str | None = None) -> str:
     data = str(data_dir.resolve())
     path = os.pathsep.join(dict.fromkeys([str(Path(program).parent), "/usr/local/bin",
                                           "/usr/bin", "/bin"]))
     # The crawl takes the data directory's lock itself (an overlapping run exits with 3) and
     # writes its full log to DATA/logs/; cron mails what it prints: errors and alarms only.
     return (f"{schedule(every)} env PORTAL_ARCHIVE_DATA={quote(data)} PATH={quote(path)} "
-            f"{quote(program)} crawl --all {MARKER} {data}")
+            f"{quote(program)} crawl --all"
+            f"{' -s ' + quote('ALARM_WEBHOOK_URL=' + webhook) if webhook else ''} {MARKER} {data}")
 
 
 def quote(text: str) -> str:
@@ -276,11 +277,12 @@ def write_crontab(lines: list[str]) -> None:
 @click.command("cron", context_settings=CONTEXT_SETTINGS)
 @click.option("--every", default="6h", show_default=True, metavar="INTERVAL",
               help="How often to crawl: 30m, 6h, 1d...")
+@click.option("--webhook", metavar="URL", help="Also POST alarms as JSON to this URL.")
 @click.option("--install", is_flag=True,
               help="Add the line to your crontab (replacing our earlier line for this data "
                    "directory; other lines are left alone).")
 @click.pass_context
-def cron_command(ctx: click.Context, every: str, install: bool) -> None:
+def cron_command(ctx: click.Context, every: str, webhook: str | None, install: bool) -> None:
     """Print (or install) the crontab line that crawls every enabled portal on a schedule.
 
     The line runs 'crawl --all' with absolute paths and this data directory. Overlapping runs
@@ -292,9 +294,10 @@ def cron_command(ctx: click.Context, every: str, install: bool) -> None:
     Example:
         portal-archive cron
         portal-archive --data /srv/archive cron --every 12h --install
+        portal-archive cron --webhook https://hooks.example.org/portal-archive --install
     """
     data_dir: Path = ctx.obj["data"]
-    line = cron_line(every, data_dir, installed_program())
+    line = cron_line(every, data_dir, installed_program(), webhook)
     if not install:
         click.echo(line)
         return

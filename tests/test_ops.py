@@ -1,0 +1,39 @@
+"""On a terminal, a crawl shows one live progress line on stderr."""
+
+from __future__ import annotations
+
+import os
+import pty
+import subprocess
+import sys
+
+from tests.conftest import FIXTURES
+
+
+def test_a_crawl_on_a_terminal_shows_live_progress(tmp_path):
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "portal_archive.cli", "--data", str(tmp_path), "crawl",
+         "--fixtures", str(FIXTURES), "--portal", "vinhbao-hp", "-s", "PROGRESS_INTERVAL=0.2"],
+        stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        screen += chunk
+    proc.wait(timeout=120)
+    os.close(master)
+    stdout = proc.stdout.read()
+    proc.stdout.close()
+    assert proc.returncode == 0
+    assert stdout == ""  # the summary table is for a terminal; stdout is a pipe here
+    lines = screen.decode().split("\r\x1b[K")
+    final = lines[-1].strip()
+    assert final.startswith("portals 1/1  pages ")
+    assert "new articles 10" in final and "pages/min" in final and "errors " in final
+    assert "Spider closed" not in screen.decode()  # Scrapy's log went to the log file
