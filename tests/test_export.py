@@ -146,10 +146,19 @@ def test_wacz_holds_the_records_behind_every_article(crawled_archive, jsonl_reco
                    for n in warcs for r in ArchiveIterator(z.open(n))]
         pages = z.read("pages/pages.jsonl").decode("utf-8").splitlines()[1:]
         cdx = gzip.decompress(z.read("indexes/index.cdx.gz")).decode("utf-8").splitlines()
+        # Each CDXJ line points at a response inside the package, as a replay tool reads it.
+        digests = set()
+        for line in cdx:
+            entry = json.loads(line.split(" ", 2)[2])
+            warc = z.read("archive/" + entry["filename"])
+            start, length = int(entry["offset"]), int(entry["length"])
+            rec = next(iter(ArchiveIterator(io.BytesIO(warc[start:start + length]))))
+            assert rec.rec_headers.get_header("WARC-Target-URI") == entry["url"]
+            digests.add(rec.rec_headers.get_header("WARC-Payload-Digest"))
     for kind in ("response", "request", "conversion"):
         assert sum(t == kind for t, _ in records) == len(jsonl_records)
     assert len(pages) == len(jsonl_records)
-    assert len(cdx) >= len(jsonl_records)
+    assert digests >= {r["payload_digest"] for r in jsonl_records}
     assert {json.loads(p)["title"] for p in pages} == {r["title"] for r in jsonl_records}
 
 
