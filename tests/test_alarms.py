@@ -141,6 +141,11 @@ def test_home_down_for_several_runs_is_a_liveness_alarm_and_a_last_full_crawl(po
         [{"portal": PORTAL, "kind": "liveness", "reason": "home down for 2 runs (HTTP 503)"}]
     ]
     assert received[0]["exit_status"] == EXIT_ALARM
+    line = f"ALARM {PORTAL}: liveness: home down for 2 runs (HTTP 503)"
+    assert received[0]["text"] == f"portal-archive {line}"
+    # The alarm is also at the end of the run's log.
+    log = data / "logs" / f"{last_runs(data)[0]['job']}.log"
+    assert log.read_text().splitlines()[-1] == line
 
     # The next run is the portal's last full crawl; after it the flag is down.
     site.crawl(data, "HEALTH_DEAD_RUNS=2")
