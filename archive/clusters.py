@@ -2,10 +2,12 @@
 portal and the provincial newspaper, with other chrome and small edits.
 
 Every article gets a MinHash signature of the word 3-grams of its normalised body, kept in the
-``article_clusters`` table and recomputed only when the body changed. Clustering then streams
-the signatures through a MinHash LSH index (datasketch), joins the candidate pairs with
-union-find, and names each cluster after its earliest published member. Memory grows with
-the LSH band tables (a few hashes per article), never with the article texts.
+``article_clusters`` table and recomputed only when the body changed. Clustering is MinHash
+LSH with the bands datasketch's ``MinHashLSH`` chooses for our threshold: two articles are
+candidates when all the hashes of one band agree. It runs one band at a time over signatures
+streamed from SQLite, so memory holds one band's table (a few bytes per article) rather than
+all of them; candidates are joined with union-find, and each cluster is named after its
+earliest published member.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import sqlite_utils
-from datasketch import LeanMinHash, MinHash, MinHashLSH
+from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 64  # permutations per signature: 256 bytes per article as uint32
 SEED = 1
@@ -68,11 +70,6 @@ def signature(text: str) -> bytes | None:
     return minhash.hashvalues.astype(np.uint32).tobytes()
 
 
-def _minhash(blob: bytes) -> LeanMinHash:
-    return LeanMinHash(seed=SEED, scheme=SCHEME,
-                       hashvalues=np.frombuffer(blob, dtype=np.uint32))
-
-
 def update_signatures(db: sqlite_utils.Database) -> int:
     """Sign the articles that are new or changed since the last run; forget deleted ones.
     Returns how many articles were (re)signed."""
@@ -115,9 +112,16 @@ def _signatures(db: sqlite_utils.Database) -> Iterator[tuple[str, bytes]]:
         yield from rows
 
 
-def _link_candidates(db: sqlite_utils.Database) -> dict[str, str]:
-    """Union-find parents of the articles LSH found near-duplicates of another."""
+def band_ranges() -> list[tuple[int, int]]:
+    """Byte ranges of a stored signature, one per LSH band, as datasketch lays them out for
+    ``THRESHOLD`` and ``NUM_PERM``."""
     lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)
+    width = np.dtype(np.uint32).itemsize
+    return [(start * width, end * width) for start, end in lsh.hashranges]
+
+
+def _link_candidates(db: sqlite_utils.Database) -> dict[str, str]:
+    """Union-find parents of the articles that share a band with another article."""
     parent: dict[str, str] = {}
 
     def find(key: str) -> str:
@@ -128,15 +132,15 @@ def _link_candidates(db: sqlite_utils.Database) -> dict[str, str]:
             parent[key], key = root, parent[key]
         return root
 
-    # One pass: query each signature against those already inserted, then insert it; every
-    # candidate pair is met once, from its later member.
-    for article_id, blob in _signatures(db):
-        minhash = _minhash(blob)
-        for other in lsh.query(minhash):
-            a, b = find(article_id), find(other)
-            if a != b:
-                parent[a] = b
-        lsh.insert(article_id, minhash, check_duplication=False)
+    for start, end in band_ranges():
+        first: dict[bytes, str] = {}  # this band's hashes -> first article that had them
+        for article_id, blob in _signatures(db):
+            other = first.setdefault(blob[start:end], article_id)
+            if other != article_id:
+                a, b = find(article_id), find(other)
+                if a != b:
+                    parent[a] = b
+                    parent.setdefault(b, b)  # roots are members too
     return {key: find(key) for key in list(parent)}
 
 
@@ -149,8 +153,8 @@ def _name_clusters(db: sqlite_utils.Database, parent: dict[str, str]) -> None:
     updates: list[tuple[str, str]] = []
     while rows := cursor.fetchmany(BATCH):
         for (article_id,) in rows:
-            root = parent.get(article_id, article_id)
-            cluster = names.setdefault(root, article_id)
+            root = parent.get(article_id)  # None: an article with no near-duplicate
+            cluster = article_id if root is None else names.setdefault(root, article_id)
             updates.append((cluster, article_id))
         db.conn.executemany(
             "update article_clusters set cluster = ? where article_id = ?", updates)

@@ -38,7 +38,7 @@ FIELDS: dict[str, str] = {
     "title": "headline as shown on the page",
     "published": "publication date, ISO 8601: YYYY-MM-DD when the page gives only a date, "
                  "with time and +07:00 when it gives a time",
-    "date_source": "where the date was read: meta, json-ld, text, url, sitemap, listing, ...",
+    "date_source": "where the date was read: meta, json-ld, text, url, sitemap or listing",
     "author": "credit line as printed (null when none)",
     "category": "the portal's category name (null when the page does not say)",
     "summary": "lead (sapo) shown apart from the body, or null",

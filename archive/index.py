@@ -79,6 +79,12 @@ def m002_vietnamese_search(db: sqlite_utils.Database) -> None:
     search.create_index(db)
 
 
+@migrations()
+def m003_capture_record_ids(db: sqlite_utils.Database) -> None:
+    # Page types, revisits and verify look captures up by their WARC record id.
+    db["captures"].create_index(["record_id"], if_not_exists=True)
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 

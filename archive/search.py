@@ -5,11 +5,13 @@ text) of every article twice, as folded words and as exact words (``archive.viet
 A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
 
 Ranking: articles that match the words exactly as typed (with their diacritics) come first,
-then those that match only once folded; inside each tier, bm25 with the title weighted
-above the body. A word found in most articles would make bm25 rank every match, which is
-what makes plain FTS5 slow on common words; so each tier ranks a bounded candidate set: the
-``candidates`` most recently indexed matches, plus the most recent title matches. When a
-query matches fewer articles than that, the ranking is plain bm25 over all of them.
+then those that match only once folded (that tier is not even searched when the exact tier
+fills the page). Inside a tier, a narrow query (fewer than ``candidates`` matches) is
+ranked by bm25 over all its matches, the title weighted above the body. A broad query is
+not: FTS5's bm25 counts every matching row of every phrase before it scores one, which is
+what makes plain FTS5 take seconds on common words at a million articles, and tells little
+when a word is in most articles anyway. Broad queries list title matches first, then the
+other matches, newest first.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from .vietnamese import (
 
 FTS_TABLE = "search_fts"
 TITLE_WEIGHT = 10.0
-CANDIDATES = 2000
+CANDIDATES = 1000
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -101,16 +103,17 @@ class Query:
     def marked(self) -> bool:
         return any(t.marked and not t.prefix for t in self.terms)
 
-    def fts(self, tier: str) -> str:
+    def fts(self, tier: str, title_only: bool = False) -> str:
         """The FTS5 expression: ``folded`` (diacritics ignored), ``marked`` (words typed
-        with diacritics must match them, the rest folded), ``exact`` (every word as typed,
-        unmarked words unmarked) or ``title`` (folded, title column only)."""
+        with diacritics must match them, the rest folded) or ``exact`` (every word as
+        typed, unmarked words unmarked); in titles only, or in titles and bodies."""
+        folded, exact = ("title_f", "title_x") if title_only else (
+            "{title_f body_f}", "{title_x body_x}")
+
         def term(t: Term) -> str:
-            if tier == "title":
-                return "title_f : " + t.fts(False)
             if not t.prefix and (tier == "exact" or tier == "marked" and t.marked):
-                return "{title_x body_x} : " + t.fts(True)
-            return "{title_f body_f} : " + t.fts(False)
+                return f"{exact} : " + t.fts(True)
+            return f"{folded} : " + t.fts(False)
 
         groups = [" AND ".join(term(t) for t in g) for g in self.groups if g]
         expr = " OR ".join(f"({g})" for g in groups)
@@ -185,18 +188,20 @@ HIT_COLUMNS = ("id", "url", "portal", "title", "published", "category", "author"
                "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
-def _ranked(db: sqlite_utils.Database, expr: str, filters: Filters, limit: int
-            ) -> list[tuple[int, float]]:
-    """(rowid, bm25) of at most ``limit`` most recently indexed matches."""
+def _matches(db: sqlite_utils.Database, expr: str, filters: Filters, limit: int, *,
+             scored: bool) -> list[tuple[int, float]]:
+    """(rowid, bm25 or 0) of at most ``limit`` most recently indexed matches."""
     where, params = filters.sql()
-    sql = (f"select f.rowid, bm25({FTS_TABLE}, ?, 1.0, ?, 1.0) from {FTS_TABLE} f "
+    score = f"bm25({FTS_TABLE}, ?, 1.0, ?, 1.0)" if scored else "0"
+    weights = [TITLE_WEIGHT, TITLE_WEIGHT] if scored else []
+    sql = (f"select f.rowid, {score} from {FTS_TABLE} f "
            f"join articles a on a.rowid = f.rowid where {FTS_TABLE} match ?{where} "
            "order by f.rowid desc limit ?")
-    return db.execute(sql, [TITLE_WEIGHT, TITLE_WEIGHT, expr, *params, limit]).fetchall()
+    return db.execute(sql, [*weights, expr, *params, limit]).fetchall()
 
 
 def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
-                     exact_only: bool, candidates: int) -> list[int]:
+                     exact_only: bool, candidates: int, wanted: int) -> list[int]:
     if exact_only:
         tiers = ["exact"]
     else:
@@ -204,11 +209,18 @@ def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
     seen: set[int] = set()
     order: list[int] = []
     for tier in tiers:
-        scores = dict(_ranked(db, query.fts(tier), filters, candidates))
-        if len(scores) >= candidates:  # a common word: older title matches still count
-            for rowid, score in _ranked(db, query.fts("title"), filters, candidates):
-                scores.setdefault(rowid, score)
-        for rowid in sorted(scores, key=lambda r: (scores[r], -r)):
+        if len(order) >= wanted:
+            break  # the exact tier alone fills the page: fold-only matches come after it
+        expr = query.fts(tier)
+        found = _matches(db, expr, filters, candidates, scored=False)
+        if len(found) < candidates:  # narrow: bm25 over every match
+            scores = dict(_matches(db, expr, filters, candidates, scored=True))
+            ranked = sorted(scores, key=lambda r: (scores[r], -r))
+        else:  # broad: title matches first, then body matches, newest first
+            titles = _matches(db, query.fts(tier, title_only=True), filters, wanted,
+                              scored=False)
+            ranked = [r for r, _ in titles] + [r for r, _ in found]
+        for rowid in ranked:
             if rowid not in seen:
                 seen.add(rowid)
                 order.append(rowid)
@@ -225,7 +237,8 @@ def search(db: sqlite_utils.Database, text: str, *, filters: Filters | None = No
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
     if sort == "relevance":
-        rowids = _relevance_order(db, query, filters, exact, max(candidates, offset + limit))
+        rowids = _relevance_order(db, query, filters, exact, max(candidates, offset + limit),
+                                  offset + limit)
         rowids = rowids[offset:offset + limit]
     else:
         where, params = filters.sql()

@@ -104,6 +104,9 @@ def child(step: str, data: Path) -> None:
     from archive.export import export
 
     db = index.open_index(data / "index.db")
+    if step == "cluster":  # from scratch, as on the first export of an archive
+        with db.conn:
+            db.execute("delete from article_clusters")
     started = time.perf_counter()
     if step == "cluster":
         result = update_clusters(db)

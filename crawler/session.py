@@ -16,7 +16,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 
 from archive import index
-from archive.warc import RecordPointer, RotatingWarcWriter
+from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
 from crawler.registry import Portal
 
 logger = logging.getLogger(__name__)
@@ -27,11 +27,14 @@ CAPTURE_BATCH = 200  # capture rows kept in memory before they are written to th
 class ArchiveSession:
     def __init__(
         self, data_dir: Path, portal: Portal, *, max_size: int, operator: str,
-        settings_summary: dict[str, Any],
+        settings_summary: dict[str, Any], gzip_level: int = DEFAULT_GZIP_LEVEL,
     ) -> None:
         self.portal = portal
         self.db: sqlite_utils.Database = index.open_index(data_dir / "index.db")
         index.upsert_portal(self.db, portal.to_dict())
+        self.run_id = self.db["runs"].insert(
+            {"started": index.now(), "portals": portal.id, "status": "running"}
+        ).last_pk
         self.warc = RotatingWarcWriter(
             data_dir / "warc",
             prefix=f"portal-archive-{portal.id}",
@@ -43,11 +46,13 @@ class ArchiveSession:
                 "robots": "obey",
                 "http-header-user-agent": settings_summary.get("USER_AGENT", ""),
                 "json-metadata": json.dumps(settings_summary, ensure_ascii=False),
+                # What `portal-archive reindex` needs to rebuild the index from WARC alone.
+                "portal": json.dumps(portal.to_dict(), ensure_ascii=False, sort_keys=True),
+                "run-id": str(self.run_id),
             },
+            gzip_level=gzip_level,
         )
-        self.run_id = self.db["runs"].insert(
-            {"started": index.now(), "portals": portal.id, "status": "running"}
-        ).last_pk
+        self.page_types: dict[str, str] = {}  # record id -> page type, archived at close
         self.pending: dict[str, dict[str, Any]] = {}  # record id -> capture row not yet written
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
 
@@ -65,6 +70,7 @@ class ArchiveSession:
                 max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
                 operator=settings["ARCHIVE_OPERATOR"],
                 settings_summary=summary,
+                gzip_level=settings.getint("ARCHIVE_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL),
             )
             crawler._archive_session = session  # type: ignore[attr-defined]
             crawler.signals.connect(session.close, signal=signals.spider_closed)
@@ -82,7 +88,18 @@ class ArchiveSession:
         if len(self.pending) >= CAPTURE_BATCH:
             self.flush()
 
+    def previous_capture(self, url: str, digest: str | None = None) -> dict[str, Any] | None:
+        """The latest archived full response for ``url`` (with ``digest``, if given)."""
+        sql = ("select record_id, url, time, payload_digest from captures where url = ? "
+               "and record_type = 'response' and status between 200 and 299")
+        params: list[Any] = [url]
+        if digest:
+            sql += " and payload_digest = ?"
+            params.append(digest)
+        return next(self.db.query(sql + " order by time desc limit 1", params), None)
+
     def set_page_type(self, record_id: str, page_type: str) -> None:
+        self.page_types[record_id] = page_type
         row = self.pending.get(record_id)
         if row is not None:
             row["page_type"] = page_type
@@ -100,6 +117,11 @@ class ArchiveSession:
             self.pending.clear()
 
     def close(self, spider: object = None, reason: str = "finished") -> None:
+        if self.page_types:
+            # Page types are decided after the capture is written: keep them in the WARC
+            # too, so that a reindex restores them.
+            self.warc.metadata(self.portal.base_url, {"page_types": self.page_types},
+                               refers_to=None, record_type="metadata")
         self.flush()
         self.warc.close()
         self.db["runs"].update(self.run_id, {

@@ -13,6 +13,8 @@ NEWSPIDER_MODULE = "crawler.spiders"
 ARCHIVE_DATA_DIR = "data"  # holds warc/ and index.db; the CLI sets it from --data
 ARCHIVE_OPERATOR = "portal-archive operator (https://github.com/portal-archive/portal-archive)"
 ARCHIVE_WARC_MAX_SIZE = 1024**3  # bytes: a WARC file is closed and a new one begun past this
+ARCHIVE_WARC_GZIP_LEVEL = 6  # 1-9: zlib level of each record (bench/warc_bench.py)
+ARCHIVE_REVISITS = True  # a payload archived before for the URL is written as a revisit
 
 # -- Identity and politeness ----------------------------------------------------------------
 USER_AGENT = "portal-archive/0.1 (+https://github.com/portal-archive/portal-archive)"

@@ -222,7 +222,8 @@ def test_export_command_prints_a_summary(crawled_archive, tmp_path):
                    "--json", data=crawled_archive)
     summary = json.loads(proc.stdout)
     assert summary["records"] == 10 == len(read_jsonl(out / "articles.jsonl"))
-    assert "Exported 10 articles" in proc.stderr
+    assert proc.stderr.startswith("Exported 10 articles")
+    assert proc.stderr.count("\n") == 1  # no progress bar when stderr is not a terminal
     bad = run_cli("export", "--format", "jsonl", "--output", str(out), data=crawled_archive,
                   check=False)
     assert bad.returncode != 0 and "--force" in bad.stderr and "Traceback" not in bad.stderr

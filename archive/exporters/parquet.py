@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 
 from archive.export import FIELDS
 
-ROW_GROUP = 5000  # records buffered per row group
+ROW_GROUP = 2000  # records buffered per row group
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 TYPES: dict[str, pa.DataType] = {

@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.warc import warc_date
+from archive.warc import payload_digest, warc_date
 from crawler.session import ArchiveSession
 
 # Twisted has already removed the chunk framing from the body; saying "chunked" would make
@@ -54,8 +54,12 @@ def response_head(response: Response) -> StatusAndHeaders:
 
 
 class WarcCaptureMiddleware:
+    """Archive each response: in full, or as a ``revisit`` when its payload was archived
+    before for the same URL (or the server answered 304 Not Modified)."""
+
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
+        self.revisits = crawler.settings.getbool("ARCHIVE_REVISITS", True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
@@ -66,14 +70,28 @@ class WarcCaptureMiddleware:
     ) -> Response:
         session = ArchiveSession.for_crawler(self.crawler)
         date = warc_date()
-        response_ptr, _ = session.warc.request_response(
-            response.url,
-            request_head=request_head(request),
-            request_body=request.body,
-            response_head=response_head(response),
-            response_body=response.body,
-            date=date,
-        )
+        previous = None
+        if self.revisits and response.status == 304:
+            previous = session.previous_capture(response.url)
+        elif self.revisits and 200 <= response.status < 300:
+            previous = session.previous_capture(response.url, payload_digest(response.body))
+        if previous is not None:
+            response_ptr, _ = session.warc.revisit(
+                response.url, digest=previous["payload_digest"], refers_to=previous,
+                request_head=request_head(request), request_body=request.body,
+                response_head=response_head(response), date=date,
+                not_modified=response.status == 304,
+            )
+            self.crawler.stats.inc_value("archive/revisits")
+        else:
+            response_ptr, _ = session.warc.request_response(
+                response.url,
+                request_head=request_head(request),
+                request_body=request.body,
+                response_head=response_head(response),
+                response_body=response.body,
+                date=date,
+            )
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         session.add_capture(response.url, response_ptr, status=response.status,
                             content_type=content_type, time=date)

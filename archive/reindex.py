@@ -1,0 +1,137 @@
+"""Rebuild the SQLite index from the WARC files alone.
+
+Each file's ``warcinfo`` names its portal and crawl run; response, revisit and resource
+records become captures; each ``conversion`` record holds an article exactly as the crawl
+stored it, and goes through the same ``store_article`` as the crawl did, in the order the
+crawl wrote them, so new, changed and alternate URLs come out the same. The session's
+closing ``metadata`` record restores page types. What WARC does not hold (run statistics,
+learned templates) is copied from the old index when there is one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from archive import index
+from archive.warcfiles import iter_members, parse_record, warc_files
+
+CAPTURE_TYPES = ("response", "revisit", "resource")
+KEPT_TABLES = ("runs", "templates")  # not in WARC: carried over from the old index
+
+
+def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
+            progress: Callable[[int], None] | None = None) -> dict[str, int]:
+    """Rebuild ``data_dir/index.db`` from ``files`` (default: every closed WARC file of the
+    archive) into a new file, then swap it in; return counts of what was read."""
+    warc_dir = data_dir / "warc"
+    files = list(files) if files is not None else warc_files(warc_dir)
+    target = data_dir / "index.db"
+    fresh = data_dir / "index.db.reindex"
+    for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
+        leftover.unlink(missing_ok=True)
+    db = index.open_index(fresh)
+    counts = {"files": 0, "records": 0, "captures": 0, "articles": 0}
+    try:
+        if target.exists():
+            _copy_tables(target, db)
+        for path in files:
+            _read_file(db, path, counts, progress)
+            counts["files"] += 1
+        db.conn.commit()
+    finally:
+        db.close()
+    os.replace(fresh, target)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+        Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+    return counts
+
+
+def _copy_tables(old_path: Path, db: Any) -> None:
+    db.execute("attach database ? as old", [str(old_path)])
+    for table in KEPT_TABLES:
+        exists = db.execute("select 1 from old.sqlite_master where name = ?", [table]).fetchone()
+        if exists:
+            columns = [c.name for c in db[table].columns]
+            old_columns = {r[1] for r in db.execute(f"pragma old.table_info([{table}])")}
+            shared = ", ".join(f"[{c}]" for c in columns if c in old_columns)
+            db.execute(f"insert or replace into main.[{table}] ({shared}) "
+                       f"select {shared} from old.[{table}]")
+    db.conn.commit()
+    db.execute("detach database old")
+
+
+def _read_file(db: Any, path: Path, counts: dict[str, int],
+               progress: Callable[[int], None] | None) -> None:
+    portal: dict[str, Any] = {}
+    run_id: int | None = None
+    captures: dict[str, dict[str, Any]] = {}
+    page_types: dict[str, str] = {}
+    name = path.name
+    with db.conn:
+        for member in iter_members(path):
+            record = parse_record(member.data)
+            counts["records"] += 1
+            if progress:
+                progress(member.length)
+            headers = record.rec_headers
+            kind = record.rec_type
+            if kind == "warcinfo":
+                info = _warcinfo_fields(record.payload)  # type: ignore[attr-defined]
+                if info.get("portal"):
+                    portal = json.loads(info["portal"])
+                    index.upsert_portal(db, portal)
+                run_id = int(info["run-id"]) if info.get("run-id", "").isdigit() else None
+                if run_id is not None and not db.execute(
+                        "select 1 from runs where id = ?", [run_id]).fetchone():
+                    db["runs"].insert({"id": run_id, "started": headers.get_header(
+                        "WARC-Date"), "portals": portal.get("id"), "status": "reindexed"})
+            elif kind in CAPTURE_TYPES:
+                http = record.http_headers
+                content_type = http.get_header("Content-Type") if http else None
+                captures[headers.get_header("WARC-Record-ID")] = {
+                    "run_id": run_id, "portal": portal.get("id"),
+                    "url": headers.get_header("WARC-Target-URI"),
+                    "time": headers.get_header("WARC-Date"),
+                    "status": int(http.get_statuscode()) if http else None,
+                    "content_type": content_type or "", "page_type": None,
+                    "record_type": kind, "record_id": headers.get_header("WARC-Record-ID"),
+                    "payload_digest": headers.get_header("WARC-Payload-Digest"),
+                    "warc_file": name, "warc_offset": member.offset,
+                    "warc_length": member.length,
+                }
+            elif kind == "conversion":
+                _store_conversion(db, record, captures, counts)
+            elif kind == "metadata":
+                data = json.loads(record.payload or b"{}")  # type: ignore[attr-defined]
+                page_types.update(data.get("page_types", {}))
+    with db.conn:
+        index.insert_captures(db, captures.values())
+        # The closing record of a crawl may sit in a later file than the captures it types.
+        db.conn.executemany("update captures set page_type = ? where record_id = ?",
+                            [(t, r) for r, t in page_types.items()])
+    counts["captures"] += len(captures)
+
+
+def _store_conversion(db: Any, record: Any, captures: dict[str, dict[str, Any]],
+                      counts: dict[str, int]) -> None:
+    payload = json.loads(record.payload)
+    capture = captures.get(record.rec_headers.get_header("WARC-Refers-To") or "", {})
+    row = {k: v for k, v in payload.items() if k not in ("fetched_url", "body")}
+    row["record_id"] = record.rec_headers.get_header("WARC-Record-ID")
+    captured = capture.get("time") or record.rec_headers.get_header("WARC-Date")
+    index.store_article(db, row, captured=captured)
+    counts["articles"] += 1
+
+
+def _warcinfo_fields(payload: bytes) -> dict[str, str]:
+    fields = {}
+    for line in payload.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            fields[key.strip()] = value.strip()
+    return fields

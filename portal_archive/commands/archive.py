@@ -1,0 +1,171 @@
+"""``show``, ``reindex`` and ``verify``: read the archive back, rebuild its index from WARC,
+and check that both are whole."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@contextlib.contextmanager
+def _progress(label: str, total: int) -> Iterator[Any]:
+    """A byte progress bar on a terminal, nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def _find_article(db: Any, key: str) -> dict[str, Any] | None:
+    for sql in ("select * from articles where id = ?", "select * from articles where url = ?",
+                "select a.* from articles a, json_each(a.alternate_urls) j where j.value = ?"):
+        row = next(db.query(sql, [key]), None)
+        if row:
+            return row
+    return None
+
+
+@click.command("show", context_settings=CONTEXT_SETTINGS)
+@click.argument("key", metavar="URL_OR_ID")
+@click.option("--raw", is_flag=True, help="Print the page as it was served, from its WARC "
+              "record (decompressed and decoded), instead of the clean article.")
+@click.option("--json", "as_json", is_flag=True, help="Print the stored article as JSON.")
+@click.pass_context
+def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None:
+    """Show a stored article, or with --raw the archived page as served.
+
+    URL_OR_ID is an article id (from search --json), its URL or one of its other URLs; with
+    --raw any archived URL works (its latest capture).
+
+    \b
+    Example:
+        portal-archive show http://aluoi-tth.test/?gd=34&cn=28&tc=1628
+        portal-archive show 3f2a9c0d1e2b4a5f --json
+        portal-archive show http://aluoi-tth.test/ --raw | less
+    """
+    from archive.warcfiles import decoded_payload, read_record
+    from portal_archive.cli import open_existing_index
+
+    data = ctx.obj["data"]
+    db = open_existing_index(data)
+    article = _find_article(db, key)
+    if raw:
+        pointer = article or next(db.query(
+            "select * from captures where url = ? and record_type = 'response' "
+            "order by time desc limit 1", [key]), None)
+        if pointer is None:
+            raise click.ClickException(f"nothing archived at {key}")
+        record = read_record(data / "warc", pointer["warc_file"], pointer["warc_offset"],
+                             pointer["warc_length"])
+        if record.rec_type == "revisit":
+            click.echo(f"{key}: the capture is a revisit of an earlier identical one "
+                       f"({record.rec_headers.get_header('WARC-Refers-To-Date')})", err=True)
+            raise SystemExit(1)
+        body = decoded_payload(record)
+        if not sys.stdout.isatty():
+            sys.stdout.buffer.write(body)
+            return
+        from cleaners.decode import decode
+
+        headers = {"Content-Type": record.http_headers.get_header("Content-Type") or ""}
+        click.echo(decode(body, headers)[0])
+        return
+    if article is None:
+        click.echo(f"No stored article at {key} (search for it with 'portal-archive search')",
+                   err=True)
+        raise SystemExit(1)
+    if as_json:
+        article["captions"] = json.loads(article["captions"] or "[]")
+        article["attachments"] = json.loads(article["attachments"] or "[]")
+        article["alternate_urls"] = json.loads(article["alternate_urls"] or "[]")
+        click.echo(json.dumps(article, ensure_ascii=False, indent=2))
+        return
+    click.echo(click.style(article["title"] or "(untitled)", bold=True))
+    click.echo(f"{article['published'] or '-'}  {article['portal']}  {article['url']}")
+    if article["author"]:
+        click.echo(article["author"])
+    click.echo(f"WARC: {article['warc_file']} @ {article['warc_offset']}")
+    click.echo()
+    click.echo(article["text"])
+
+
+@click.command("reindex", context_settings=CONTEXT_SETTINGS)
+@click.argument("warcs", nargs=-1, type=click.Path(exists=True, dir_okay=False,
+                                                    path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+@click.pass_context
+def reindex_command(ctx: click.Context, warcs: tuple[Path, ...], as_json: bool) -> None:
+    """Rebuild the index from the WARC files alone.
+
+    Reads WARCS (default: every closed WARC file under the data directory, oldest first),
+    builds a new index next to the old one and swaps it in when done: an interrupted reindex
+    leaves the old index untouched. Run history and learned templates, which WARC does not
+    hold, are carried over from the old index.
+
+    \b
+    Example:
+        portal-archive reindex
+        portal-archive --data /srv/archive reindex /srv/archive/warc/*.warc.gz
+    """
+    from archive.reindex import rebuild
+    from archive.warcfiles import warc_files
+
+    data: Path = ctx.obj["data"]
+    files = list(warcs) or warc_files(data / "warc")
+    if not files:
+        raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to reindex")
+    with _progress("Reindexing", sum(p.stat().st_size for p in files)) as progress:
+        counts = rebuild(data, files, progress=progress)
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(f"Reindexed {counts['records']:,} records of {counts['files']} WARC files: "
+                   f"{counts['captures']:,} captures, {counts['articles']:,} articles.",
+                   err=True)
+
+
+@click.command("verify", context_settings=CONTEXT_SETTINGS)
+@click.option("--repair", is_flag=True, help="Truncate a torn last record in WARC files that "
+              "were never closed (named .open), and close them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
+    """Check every WARC file and every index pointer; exit 1 on a problem.
+
+    Every gzip member must be complete, every record must parse and match its block and
+    payload digests, and every capture and article of the index must point at its record.
+
+    \b
+    Example:
+        portal-archive verify
+        portal-archive verify --repair      # after a crash or a kill -9
+    """
+    from archive.verify import verify
+
+    data: Path = ctx.obj["data"]
+    if not (data / "warc").is_dir():
+        raise click.ClickException(f"no archive at {data} (no warc/ directory)")
+    total = sum(p.stat().st_size for p in (data / "warc").glob("*.warc.gz*"))
+    with _progress("Verifying", total) as progress:
+        report = verify(data, repair=repair, progress=progress)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for line in report.repairs:
+            click.echo(f"repaired: {line}")
+        for line in report.problems:
+            click.echo(f"PROBLEM: {line}")
+        click.echo(f"{report.files} WARC files, {report.records:,} records, "
+                   f"{report.pointers:,} index pointers: "
+                   f"{'OK' if report.ok else f'{len(report.problems)} problems'}")
+    if not report.ok:
+        raise SystemExit(1)
