@@ -1,30 +1,26 @@
-"""A CDXJ index of the archive's WARC files: what pywb and ReplayWeb.page replay from.
-
-cdxj-indexer (the webrecorder indexer pywb's own tools use) writes one sorted line per
-replayable record: SURT key, timestamp, and a JSON block with the file name, offset and
-length of the record.
-"""
+"""A CDXJ index of the archive's WARC files, the index pywb and other replay tools read."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 from pathlib import Path
 
 from cdxj_indexer import CDXJIndexer
 
-# Only what a browser fetched is replayed: our conversion and metadata records carry JSON
-# for the index and would shadow the page at the same URL.
-REPLAY_RECORDS = "response,revisit"
+from archive.warcfiles import warc_files
 
 
-def write_cdxj(files: Iterable[Path], output: Path) -> int:
-    """Index ``files`` into ``output`` (written aside and renamed into place, so a replay
-    server never reads half an index); return the number of lines written."""
-    tmp = output.with_name(output.name + ".tmp")
-    indexer = CDXJIndexer(str(tmp), [str(p) for p in files], records=REPLAY_RECORDS,
-                          sort=True)
-    indexer.process_all()
-    os.replace(tmp, output)
-    with open(output, "rb") as fh:
-        return sum(1 for _ in fh)
+def write_cdxj(data_dir: Path) -> tuple[Path, int]:
+    """Write ``data_dir/index.cdxj`` (sorted, file names relative to ``warc/``) over every
+    closed WARC file; return its path and line count."""
+    warc_dir = data_dir / "warc"
+    target = data_dir / "index.cdxj"
+    partial = data_dir / "index.cdxj.partial"
+    files = [str(p) for p in warc_files(warc_dir)]
+    # Captures only: conversion and metadata records are ours, not pages to replay.
+    CDXJIndexer(output=str(partial), inputs=files, sort=True, dir_root=str(warc_dir),
+                records="response,revisit,resource").process_all()
+    os.replace(partial, target)
+    with open(target, "rb") as fh:
+        lines = sum(1 for _ in fh)
+    return target, lines

@@ -172,31 +172,21 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
 
 
 @click.command("cdxj", context_settings=CONTEXT_SETTINGS)
-@click.argument("warcs", nargs=-1, type=click.Path(exists=True, dir_okay=False,
-                                                    path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the index (default: DATA/index.cdxj).")
 @click.pass_context
-def cdxj_command(ctx: click.Context, warcs: tuple[Path, ...], output: Path | None) -> None:
-    """Write a CDXJ index of the WARC files, for replay in pywb or ReplayWeb.page.
-
-    Indexes WARCS (default: every closed WARC file under the data directory) into one
-    sorted CDXJ file. To replay the archive with pywb, give it a collection whose
-    `index` is that file and whose `archive_paths` is the warc/ directory.
+def cdxj_command(ctx: click.Context) -> None:
+    """Write DATA/index.cdxj, the CDXJ index replay tools such as pywb read.
 
     \b
     Example:
         portal-archive cdxj
-        portal-archive cdxj -o /srv/pywb/archive.cdxj
+        # then replay with pywb: a config.yaml holding
+        #   collections: {portals: {index_paths: DATA/index.cdxj, archive_paths: DATA/warc/}}
+        wayback --bind 127.0.0.1 --port 8080     # http://127.0.0.1:8080/portals/URL
     """
     from archive.cdxj import write_cdxj
-    from archive.warcfiles import warc_files
 
     data: Path = ctx.obj["data"]
-    files = list(warcs) or warc_files(data / "warc")
-    if not files:
-        raise click.ClickException(f"no WARC files under {data / 'warc'}: crawl first")
-    output = output or data / "index.cdxj"
-    output.parent.mkdir(parents=True, exist_ok=True)
-    lines = write_cdxj(files, output)
-    click.echo(f"Indexed {len(files)} WARC files: {lines:,} captures in {output}", err=True)
+    if not any((data / "warc").glob("*.warc.gz")):
+        raise click.ClickException(f"no closed WARC files under {data / 'warc'}")
+    path, lines = write_cdxj(data)
+    click.echo(f"{path}: {lines:,} captures indexed", err=True)
