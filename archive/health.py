@@ -44,6 +44,7 @@ DOWNLOAD_ERRORS = {
 class Thresholds:
     dead_runs: int = 3  # consecutive runs with the home down before a liveness alarm
     drift_share: float = 0.5  # share of article pages lost (known ones, or among new pages)
+    template_match: float = 0.25  # least share of learned chrome lines the home page shows
     drift_min_pages: int = 3  # pages (known articles refetched, or new pages) to judge on
     silence_factor: float = 3.0  # times the usual interval between published dates
     silence_min_days: float = 14.0
@@ -54,6 +55,7 @@ class Thresholds:
         return cls(
             dead_runs=int(settings.get("HEALTH_DEAD_RUNS", cls.dead_runs)),
             drift_share=float(settings.get("HEALTH_DRIFT_SHARE", cls.drift_share)),
+            template_match=float(settings.get("HEALTH_TEMPLATE_MATCH", cls.template_match)),
             drift_min_pages=int(settings.get("HEALTH_DRIFT_MIN_PAGES", cls.drift_min_pages)),
             silence_factor=float(settings.get("HEALTH_SILENCE_FACTOR", cls.silence_factor)),
             silence_min_days=float(settings.get("HEALTH_SILENCE_MIN_DAYS",
@@ -133,9 +135,13 @@ def parked(sample: dict[str, Any]) -> bool:
 
 def drift(db: sqlite_utils.Database, history: list[dict[str, Any]],
           limits: Thresholds) -> list[str]:
-    """Pages that held an article before and hold none now, or new pages that hold articles far
-    less often than they used to: the template changed under us."""
+    """The home page lost the furniture learned from the portal's pages, pages that held an
+    article before hold none now, or new pages hold articles far less often than they used to:
+    the template changed under us."""
     latest = history[0]
+    if latest["template_match"] is not None and latest["template_match"] < limits.template_match:
+        return [f"the home page shows {latest['template_match']:.0%} of the portal's learned "
+                "page furniture (redesigned?)"]
     known, lost = db.execute(
         """select count(*), coalesce(sum(c.page_type = 'page'), 0)
            from captures c join articles a on a.url = c.url

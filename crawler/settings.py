@@ -63,6 +63,7 @@ ALARM_WEBHOOK_URL = None  # alarms are POSTed here as JSON as well as printed
 HEALTH_NOW = None  # ISO date the silence alarm measures from; None: today (set for frozen sites)
 HEALTH_DEAD_RUNS = 3  # runs in a row with the home page down (5xx, timeout, no DNS) before alarm
 HEALTH_DRIFT_SHARE = 0.5  # share of article pages lost (known ones, or among new ones): drift
+HEALTH_TEMPLATE_MATCH = 0.25  # least share of the learned chrome lines the home page must show
 HEALTH_DRIFT_MIN_PAGES = 3  # pages (known articles refetched, or new pages) to judge drift on
 HEALTH_SILENCE_FACTOR = 3.0  # times the portal's usual days between articles before silence
 HEALTH_SILENCE_MIN_DAYS = 14  # days: never call a portal silent sooner

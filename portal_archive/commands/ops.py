@@ -145,6 +145,13 @@ def fixture_clock(root: Path) -> dict[str, datetime]:
 
 # -- status ----------------------------------------------------------------------------------
 
+def run_result(run: dict[str, Any]) -> str:
+    """``ok``, ``failed`` (the home page did not answer) or how Scrapy ended the crawl."""
+    if health.home_down(run):
+        return "failed"
+    return "ok" if run["status"] == "finished" else run["status"]
+
+
 def portal_status(db: Any, portal: str) -> dict[str, Any]:
     history = runs.portal_history(db, portal, RECENT_RUNS)
     last = history[0] if history else None
@@ -155,8 +162,8 @@ def portal_status(db: Any, portal: str) -> dict[str, Any]:
         "portal": portal,
         "last_run": last and {"job": last["job"], "started": last["started"],
                               "ended": last["ended"], "status": last["status"],
-                              "pages": last["pages"], "new": last["new"],
-                              "errors": json.loads(last["errors"] or "{}")},
+                              "result": run_result(last), "pages": last["pages"],
+                              "new": last["new"], "errors": json.loads(last["errors"] or "{}")},
         "articles": db.execute("select count(*) from articles where portal = ?",
                                [portal]).fetchone()[0],
         "recent_runs": len(history),
@@ -203,7 +210,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         reasons = "; ".join(f"{a['kind']}: {a['reason']}" for a in r["alarms"])
         due = " [full crawl due]" if r["full_crawl_due"] else ""
         click.echo(f"{r['portal']:<20} {(last.get('started') or '-')[:19]:<20} "
-                   f"{last.get('status') or '-':<9} {r['articles']:>8} "
+                   f"{last.get('result') or '-':<9} {r['articles']:>8} "
                    f"{r['new_in_recent_runs']:>6} {rate:>6}  {verdict}"
                    f"{' - ' + reasons if reasons else ''}{due}")
 
