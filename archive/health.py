@@ -43,8 +43,9 @@ DOWNLOAD_ERRORS = {
 @dataclass
 class Thresholds:
     dead_runs: int = 3  # consecutive runs with the home down before a liveness alarm
-    drift_share: float = 0.5  # share of known article pages now without an article body
-    drift_min_pages: int = 3  # known article pages refetched before drift is judged
+    drift_share: float = 0.5  # share of article pages lost (known ones, or among new pages)
+    template_match: float = 0.25  # least share of learned chrome lines the home page shows
+    drift_min_pages: int = 3  # pages (known articles refetched, or new pages) to judge on
     silence_factor: float = 3.0  # times the usual interval between published dates
     silence_min_days: float = 14.0
     silence_min_articles: int = 5  # dated articles needed to know a portal's rhythm
@@ -54,6 +55,7 @@ class Thresholds:
         return cls(
             dead_runs=int(settings.get("HEALTH_DEAD_RUNS", cls.dead_runs)),
             drift_share=float(settings.get("HEALTH_DRIFT_SHARE", cls.drift_share)),
+            template_match=float(settings.get("HEALTH_TEMPLATE_MATCH", cls.template_match)),
             drift_min_pages=int(settings.get("HEALTH_DRIFT_MIN_PAGES", cls.drift_min_pages)),
             silence_factor=float(settings.get("HEALTH_SILENCE_FACTOR", cls.silence_factor)),
             silence_min_days=float(settings.get("HEALTH_SILENCE_MIN_DAYS",
@@ -133,8 +135,13 @@ def parked(sample: dict[str, Any]) -> bool:
 
 def drift(db: sqlite_utils.Database, history: list[dict[str, Any]],
           limits: Thresholds) -> list[str]:
-    """Pages that held an article before and hold none now: the template changed under us."""
+    """The home page lost the furniture learned from the portal's pages, pages that held an
+    article before hold none now, or new pages hold articles far less often than they used to:
+    the template changed under us."""
     latest = history[0]
+    if latest["template_match"] is not None and latest["template_match"] < limits.template_match:
+        return [f"the home page shows {latest['template_match']:.0%} of the portal's learned "
+                "page furniture (redesigned?)"]
     known, lost = db.execute(
         """select count(*), coalesce(sum(c.page_type = 'page'), 0)
            from captures c join articles a on a.url = c.url
@@ -144,7 +151,29 @@ def drift(db: sqlite_utils.Database, history: list[dict[str, Any]],
     if known >= limits.drift_min_pages and lost / known >= limits.drift_share:
         return [f"{lost} of {known} known article pages now give no article body "
                 "(template changed?)"]
+    articles, pages = new_pages(db, latest["id"])
+    before = [new_pages(db, run["id"]) for run in history[1:]]
+    articles_before, pages_before = sum(a for a, _ in before), sum(p for _, p in before)
+    if pages < limits.drift_min_pages or pages_before < limits.drift_min_pages:
+        return []
+    share, usual = articles / pages, articles_before / pages_before
+    if usual and share <= usual * (1 - limits.drift_share):
+        return [f"{share:.0%} of {pages} new pages give an article body, usually {usual:.0%} "
+                "(template changed?)"]
     return []
+
+
+def new_pages(db: sqlite_utils.Database, run_id: int) -> tuple[int, int]:
+    """(pages with an article body, HTML pages) among the URLs ``run_id`` fetched first.
+
+    Only first fetches count: an incremental run refetches listings, not old articles, and a
+    quiet run has no new pages to judge.
+    """
+    return db.execute(
+        """select coalesce(sum(c.page_type = 'article'), 0), count(*) from captures c
+           where c.run_id = ? and c.status = 200 and c.page_type in ('article', 'page')
+             and not exists (select 1 from captures p where p.url = c.url and p.run_id < ?)""",
+        [run_id, run_id]).fetchone()
 
 
 def publishing_dates(db: sqlite_utils.Database, portal: str) -> list[date]:

@@ -228,6 +228,12 @@ def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m_ops_002_template_match(db: sqlite_utils.Database) -> None:
+    # Share of the learned template's chrome lines the home page still shows (crawler/recorder.py)
+    db["runs"].add_column("template_match", float)
+
+
 # -- Crawler (issue 4): documents linked from articles; see crawler/spiders/portal.py ---------
 @migrations()
 def m_crawl_001_attachments(db: sqlite_utils.Database) -> None:

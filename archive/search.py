@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlite_utils
@@ -160,17 +160,34 @@ class Filters:
     since: str | None = None
     until: str | None = None
     category: str | None = None
+    province_portals: list[str] | None = None  # set by resolve()
+
+    def resolve(self, db: sqlite_utils.Database) -> Filters:
+        """Turn ``province`` into the portals it covers: those of that province as the
+        portal knew it, or of a pre-2025 province merged into it in 2025."""
+        if not self.province or self.province_portals is not None:
+            return self
+        from .units import province_2025, short_name
+
+        wanted = fold_word(short_name(self.province))
+        portals = [row["id"] for row in db.query("select id, province from portals")
+                   if row["province"] and wanted in (
+                       fold_word(short_name(row["province"])),
+                       fold_word(province_2025(row["province"]) or ""))]
+        return replace(self, province_portals=portals)
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses, params = [], []
         if self.portal:
             clauses.append(f"a.portal in ({', '.join('?' * len(self.portal))})")
             params += self.portal
-        for column, value in (("province", self.province), ("district", self.district)):
-            if value:
-                clauses.append(f"a.portal in (select id from portals where {column} = ? "
-                               "collate nocase)")
-                params.append(value)
+        if self.province_portals is not None:
+            clauses.append(f"a.portal in ({', '.join('?' * len(self.province_portals))})")
+            params += self.province_portals
+        if self.district:
+            clauses.append("a.portal in (select id from portals where district = ? "
+                           "collate nocase)")
+            params.append(self.district)
         if self.since:
             clauses.append("a.published >= ?")
             params.append(self.since)
@@ -233,7 +250,7 @@ def search(db: sqlite_utils.Database, text: str, *, filters: Filters | None = No
     """Hits for what a user typed, best first; each hit carries its WARC pointer and a
     snippet with the matched words between ``\\x02`` and ``\\x03``."""
     query = parse_query(text)
-    filters = filters or Filters()
+    filters = (filters or Filters()).resolve(db)
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
     if sort == "relevance":
@@ -268,7 +285,7 @@ def count(db: sqlite_utils.Database, text: str, *, filters: Filters | None = Non
           exact: bool = False) -> int:
     """How many articles match (diacritics ignored unless ``exact``)."""
     query = parse_query(text)
-    where, params = (filters or Filters()).sql()
+    where, params = (filters or Filters()).resolve(db).sql()
     sql = (f"select count(*) from {FTS_TABLE} f join articles a on a.rowid = f.rowid "
            f"where {FTS_TABLE} match ?{where}")
     return db.execute(sql, [query.fts("exact" if exact else "folded"), *params]).fetchone()[0]

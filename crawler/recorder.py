@@ -10,6 +10,7 @@ import json
 import unicodedata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import html
 from scrapy import Request, Spider, signals
@@ -17,7 +18,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from archive import index, runs
+from cleaners import HostTemplate
 from crawler.session import ArchiveSession
+
+MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them
 
 
 class RunRecorder:
@@ -39,7 +43,12 @@ class RunRecorder:
         if self.home or first_url not in getattr(spider, "start_urls", ()):
             return
         self.home = {"home_status": response.status, "home_url": response.url,
-                     "home_sample": json.dumps(page_sample(response), ensure_ascii=False)}
+                     "home_sample": json.dumps(page_sample(response), ensure_ascii=False),
+                     "template_match": None}
+        if urlsplit(response.url).hostname == urlsplit(first_url).hostname:
+            # Another host's page (a redirect) is the liveness alarm's business, not drift's.
+            self.home["template_match"] = template_match(getattr(spider, "template", None),
+                                                         response)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
@@ -57,6 +66,20 @@ class RunRecorder:
                               errors=errors, **home)
         finally:
             db.close()
+
+
+def template_match(template: HostTemplate | None, response: Response) -> float | None:
+    """The share of the portal's learned chrome lines (menus, footer: lines on most of its
+    pages) that the home page still shows; None until enough is learned to say."""
+    if template is None or not isinstance(response, TextResponse) or response.status != 200:
+        return None
+    chrome = [line for line in template.counts if template.is_chrome(line)]
+    if len(chrome) < MIN_CHROME_LINES:
+        return None
+    home = HostTemplate()
+    home.learn(response.body, response.url,
+               {"Content-Type": response.headers.get(b"Content-Type", b"").decode("latin-1")})
+    return round(sum(line in home.counts for line in chrome) / len(chrome), 3)
 
 
 def page_sample(response: Response) -> dict[str, Any]:

@@ -120,7 +120,8 @@ class ArchiveSession:
         if self.page_types:
             # Page types are decided after the capture is written: keep them in the WARC
             # too, so that a reindex restores them.
-            self.warc.metadata(self.portal.base_url, {"page_types": self.page_types},
+            self.warc.metadata(f"urn:portal-archive:run:{self.run_id}:page-types",
+                               {"page_types": self.page_types},
                                refers_to=None, record_type="metadata")
         self.flush()
         self.warc.close()

@@ -236,6 +236,7 @@ from portal_archive.commands.ops import cron_command, status_command  # noqa: E4
 cli.add_command(status_command)
 cli.add_command(cron_command)
 from portal_archive.commands.archive import (  # noqa: E402
+    cdxj_command,
     reindex_command,
     show_command,
     verify_command,
@@ -244,6 +245,7 @@ from portal_archive.commands.archive import (  # noqa: E402
 cli.add_command(show_command)
 cli.add_command(reindex_command)
 cli.add_command(verify_command)
+cli.add_command(cdxj_command)
 
 
 def main() -> None:

@@ -141,13 +141,16 @@ def test_home_down_for_several_runs_is_a_liveness_alarm_and_a_last_full_crawl(po
         [{"portal": PORTAL, "kind": "liveness", "reason": "home down for 2 runs (HTTP 503)"}]
     ]
     assert received[0]["exit_status"] == EXIT_ALARM
+    line = f"ALARM {PORTAL}: liveness: home down for 2 runs (HTTP 503)"
+    assert received[0]["text"] == f"portal-archive {line}"
+    # The alarm is also at the end of the run's log.
+    log = data / "logs" / f"{last_runs(data)[0]['job']}.log"
+    assert log.read_text().splitlines()[-1] == line
 
     # The next run is the portal's last full crawl; after it the flag is down.
     site.crawl(data, "HEALTH_DEAD_RUNS=2")
     assert last_runs(data)[0]["full"] == 1
-    assert health(data)["full_crawl_due"] == 0
-    site.crawl(data, "HEALTH_DEAD_RUNS=2")
-    assert last_runs(data)[0]["full"] == 0
+    assert health(data)["full_crawl_due"] == 0  # once: still dying, but not newly so
 
 
 def test_a_host_that_no_longer_resolves_is_a_liveness_alarm(portal):
@@ -204,6 +207,44 @@ def test_article_pages_in_another_template_are_a_drift_alarm(portal):
     assert "known article pages now give no article body" in stderr
     assert [a["kind"] for a in health(data)["alarms"]] == ["drift"]
     assert health(data)["full_crawl_due"] == 0  # drift is no sign of death
+
+
+def test_a_new_cms_whose_new_pages_hold_no_article_is_a_drift_alarm(portal):
+    site, data = portal
+    # The portal moves to a new CMS: new article URLs, pages in a template nobody learned.
+    manifest = site.manifest
+    listing = manifest["urls"]["/tin-tuc-su-kien"]["file"]
+    moved = {path: path.replace("/tin-tuc-su-kien/", "/tin/", 1)
+             for path, entry in manifest["urls"].items()
+             if entry.get("page_type") in ("article", "article-duplicate")}
+    for old, new in moved.items():
+        manifest["urls"][new] = {**manifest["urls"][old], "file": listing, "gold": None}
+    for entry in manifest["urls"].values():
+        entry["headers"] = {}
+    site.save(manifest)
+    for page in [*site.site.glob("files/**/*.html"), *site.site.glob("files/*.xml")]:
+        text = page.read_text(encoding="utf-8")
+        for old, new in moved.items():
+            text = text.replace(old, new)
+        page.write_text(text, encoding="utf-8")
+    code, stderr = site.crawl(data)
+    assert code == EXIT_ALARM
+    assert f"ALARM {PORTAL}: drift: 0% of " in stderr
+    assert "new pages give an article body, usually " in stderr
+
+
+def test_a_redesigned_home_page_is_a_drift_alarm(portal):
+    site, data = portal
+    code, _ = site.crawl(data)  # a second healthy run: the learned furniture is on the home page
+    assert code == 0 and last_runs(data)[0]["template_match"] == 1.0
+    # The portal is redesigned: the home page now comes from another CMS.
+    other = site.root / "sites" / "aluoi-tth" / "files" / "index.html"
+    shutil.copyfile(other, site.site / "files" / "index.html")
+    site.answer_home(headers={})
+    code, stderr = site.crawl(data)
+    assert code == EXIT_ALARM
+    assert (f"ALARM {PORTAL}: drift: the home page shows 0% of the portal's learned page "
+            "furniture (redesigned?)") in stderr
 
 
 def test_silence_longer_than_the_usual_interval_is_an_alarm_until_a_new_article(portal):

@@ -146,10 +146,19 @@ def test_wacz_holds_the_records_behind_every_article(crawled_archive, jsonl_reco
                    for n in warcs for r in ArchiveIterator(z.open(n))]
         pages = z.read("pages/pages.jsonl").decode("utf-8").splitlines()[1:]
         cdx = gzip.decompress(z.read("indexes/index.cdx.gz")).decode("utf-8").splitlines()
+        # Each CDXJ line points at a response inside the package, as a replay tool reads it.
+        digests = set()
+        for line in cdx:
+            entry = json.loads(line.split(" ", 2)[2])
+            warc = z.read("archive/" + entry["filename"])
+            start, length = int(entry["offset"]), int(entry["length"])
+            rec = next(iter(ArchiveIterator(io.BytesIO(warc[start:start + length]))))
+            assert rec.rec_headers.get_header("WARC-Target-URI") == entry["url"]
+            digests.add(rec.rec_headers.get_header("WARC-Payload-Digest"))
     for kind in ("response", "request", "conversion"):
         assert sum(t == kind for t, _ in records) == len(jsonl_records)
     assert len(pages) == len(jsonl_records)
-    assert len(cdx) >= len(jsonl_records)
+    assert digests >= {r["payload_digest"] for r in jsonl_records}
     assert {json.loads(p)["title"] for p in pages} == {r["title"] for r in jsonl_records}
 
 
@@ -169,7 +178,8 @@ def test_province_filter_accepts_old_and_new_names(crawled_archive, tmp_path):
     old = run_export(crawled_archive, tmp_path / "old", "jsonl",
                      filters=Filters(province="Thừa Thiên Huế"))
     new = run_export(crawled_archive, tmp_path / "new", "jsonl", filters=Filters(province="Huế"))
-    assert old["records_per_portal"] == new["records_per_portal"] == {"aluoi-tth": 10}
+    in_hue = sum(a["portal"] == "aluoi-tth" for a in articles_in_index(crawled_archive).values())
+    assert old["records_per_portal"] == new["records_per_portal"] == {"aluoi-tth": in_hue}
 
 
 def test_date_and_query_filters(crawled_archive, jsonl_records, tmp_path):
@@ -221,9 +231,36 @@ def test_export_command_prints_a_summary(crawled_archive, tmp_path):
     proc = run_cli("export", "--format", "jsonl", "--output", str(out), "--portal", "baonghean",
                    "--json", data=crawled_archive)
     summary = json.loads(proc.stdout)
-    assert summary["records"] == 10 == len(read_jsonl(out / "articles.jsonl"))
-    assert proc.stderr.startswith("Exported 10 articles")
+    in_portal = [a for a in articles_in_index(crawled_archive).values()
+                 if a["portal"] == "baonghean"]
+    assert summary["records"] == len(in_portal) == len(read_jsonl(out / "articles.jsonl"))
+    assert proc.stderr.startswith(f"Exported {len(in_portal)} articles")
     assert proc.stderr.count("\n") == 1  # no progress bar when stderr is not a terminal
     bad = run_cli("export", "--format", "jsonl", "--output", str(out), data=crawled_archive,
                   check=False)
     assert bad.returncode != 0 and "--force" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_export_shows_progress_on_a_terminal(crawled_archive, tmp_path):
+    import os
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the export, with a terminal as stdout and stderr
+        os.environ["PORTAL_ARCHIVE_DATA"] = str(crawled_archive)
+        os.execv(sys.executable, [sys.executable, "-m", "portal_archive.cli", "export",
+                                  "--format", "jsonl", "--output", str(tmp_path / "tty")])
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    total = len(articles_in_index(crawled_archive))
+    assert b"Exporting" in output and f"Exported {total} articles".encode() in output

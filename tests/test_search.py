@@ -177,3 +177,16 @@ def test_index_follows_new_versions_of_an_article(archive):
     assert urls(data, "thuy loi") == []
     assert urls(data, "giao thong") == [url]
     assert run(data, "tin", "--count").output.strip() == "1"
+
+
+def test_province_filter_knows_the_2025_merger(archive):
+    data, db = archive
+    upsert_portal(db, {"id": "p3", "name": "Huyện C", "province": "Hải Dương",
+                       "district": "Kinh Môn"})
+    in_haiphong = add(db, 1, "Lễ hội đền", portal="p2")
+    in_haiduong = add(db, 2, "Lễ hội chùa", portal="p3")
+    add(db, 3, "Lễ hội làng", portal="p1")
+    # Hải Dương was merged into Hải Phòng in 2025: both answer for the new province,
+    # only Hải Dương's portal for the old one; diacritics optional as everywhere.
+    assert set(urls(data, "le hoi", "--province", "Hải Phòng")) == {in_haiphong, in_haiduong}
+    assert urls(data, "le hoi", "--province", "hai duong") == [in_haiduong]

@@ -14,7 +14,7 @@ def test_status_lists_every_crawled_portal_with_its_figures(crawled_archive):
     for row in rows:
         gold_count = sum(g["portal"] == row["portal"] for g in gold_records())
         assert row["articles"] == gold_count
-        assert row["last_run"]["status"] == "finished" and row["last_run"]["pages"] > 0
+        assert row["last_run"]["result"] == "ok" and row["last_run"]["pages"] > 0
         assert row["new_in_recent_runs"] >= gold_count
         assert 0 < row["error_rate"] < 0.5  # each portal has a page that fails once
         assert row["health"] == "ok" and row["alarms"] == []

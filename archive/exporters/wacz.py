@@ -10,9 +10,11 @@ The records themselves also go to articles.jsonl beside the package.
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import json
 import shutil
+import warnings
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -108,8 +110,12 @@ class WaczWriter:
 def _create_wacz(target: Path, warc: Path, pages: Path) -> None:
     from wacz.main import main as wacz_main
 
-    # py-wacz reports its progress on stdout, which may be the user's data stream.
-    with contextlib.redirect_stdout(io.StringIO()) as log:
+    # py-wacz reports its progress on stdout, which may be the user's data stream. Its indexer
+    # leaves the spool files of buffered records to the garbage collector: collect them here,
+    # where their ResourceWarning is known and harmless.
+    with contextlib.redirect_stdout(io.StringIO()) as log, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
         status = wacz_main(["create", "-o", str(target), "-p", str(pages), str(warc)])
+        gc.collect()
     if status not in (0, None):
         raise ExportError(f"py-wacz could not build {target}: {log.getvalue()[-500:]}")

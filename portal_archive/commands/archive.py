@@ -169,3 +169,24 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
                    f"{'OK' if report.ok else f'{len(report.problems)} problems'}")
     if not report.ok:
         raise SystemExit(1)
+
+
+@click.command("cdxj", context_settings=CONTEXT_SETTINGS)
+@click.pass_context
+def cdxj_command(ctx: click.Context) -> None:
+    """Write DATA/index.cdxj, the CDXJ index replay tools such as pywb read.
+
+    \b
+    Example:
+        portal-archive cdxj
+        # then replay with pywb: a config.yaml holding
+        #   collections: {portals: {index_paths: DATA/index.cdxj, archive_paths: DATA/warc/}}
+        wayback --bind 127.0.0.1 --port 8080     # http://127.0.0.1:8080/portals/URL
+    """
+    from archive.cdxj import write_cdxj
+
+    data: Path = ctx.obj["data"]
+    if not any((data / "warc").glob("*.warc.gz")):
+        raise click.ClickException(f"no closed WARC files under {data / 'warc'}")
+    path, lines = write_cdxj(data)
+    click.echo(f"{path}: {lines:,} captures indexed", err=True)

@@ -62,6 +62,12 @@ class CrawlJob:
         logging.getLogger().removeHandler(self.stderr_handler)
         self.lock.release()
 
+    def report(self, line: str) -> None:
+        """An error or alarm line: on stderr (cron mails it) and at the end of the run's log."""
+        click.echo(line, err=True)
+        with self.log_file.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
     def settings(self) -> dict[str, Any]:
         """Settings of the crawl (the user's ``-s`` overrides come after and win)."""
         return {"OPS_JOB_ID": self.id, "LOG_FILE": str(self.log_file),
@@ -94,8 +100,8 @@ class CrawlJob:
         for portal in portals:
             run = job_runs.get(portal.id)
             if run is None:
-                click.echo(f"error: {portal.id}: the crawl recorded nothing (see {self.log_file})",
-                           err=True)
+                self.report(f"error: {portal.id}: the crawl recorded nothing "
+                            f"(see {self.log_file})")
                 failed = True
                 continue
             now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
@@ -105,10 +111,10 @@ class CrawlJob:
             down = health.home_down(run)
             if down or run["status"] != "finished":
                 failed = True
-                click.echo(f"error: {portal.id}: {down or 'crawl ended: ' + run['status']} "
-                           f"(log: {self.log_file})", err=True)
+                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + run['status']} "
+                            f"(log: {self.log_file})")
         for alarm in alarms:
-            click.echo(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}", err=True)
+            self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
         code = EXIT_ALARM if alarms else EXIT_PARTIAL if failed else EXIT_OK
         runs.set_exit_status(db, self.id, code)
         db.close()
@@ -117,9 +123,12 @@ class CrawlJob:
             problem = post_json(webhook, {
                 "source": "portal-archive", "job": self.id, "data": str(self.data_dir.resolve()),
                 "alarms": [a.to_dict() for a in alarms], "exit_status": code,
+                # Chat webhooks (Slack, Mattermost, Google Chat) show ``text``.
+                "text": "\n".join(f"portal-archive ALARM {a.portal}: {a.kind}: {a.reason}"
+                                  for a in alarms),
             })
             if problem:
-                click.echo(f"error: {problem}", err=True)
+                self.report(f"error: {problem}")
         return code
 
 
@@ -136,6 +145,13 @@ def fixture_clock(root: Path) -> dict[str, datetime]:
 
 # -- status ----------------------------------------------------------------------------------
 
+def run_result(run: dict[str, Any]) -> str:
+    """``ok``, ``failed`` (the home page did not answer) or how Scrapy ended the crawl."""
+    if health.home_down(run):
+        return "failed"
+    return "ok" if run["status"] == "finished" else run["status"]
+
+
 def portal_status(db: Any, portal: str) -> dict[str, Any]:
     history = runs.portal_history(db, portal, RECENT_RUNS)
     last = history[0] if history else None
@@ -146,8 +162,8 @@ def portal_status(db: Any, portal: str) -> dict[str, Any]:
         "portal": portal,
         "last_run": last and {"job": last["job"], "started": last["started"],
                               "ended": last["ended"], "status": last["status"],
-                              "pages": last["pages"], "new": last["new"],
-                              "errors": json.loads(last["errors"] or "{}")},
+                              "result": run_result(last), "pages": last["pages"],
+                              "new": last["new"], "errors": json.loads(last["errors"] or "{}")},
         "articles": db.execute("select count(*) from articles where portal = ?",
                                [portal]).fetchone()[0],
         "recent_runs": len(history),
@@ -194,7 +210,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         reasons = "; ".join(f"{a['kind']}: {a['reason']}" for a in r["alarms"])
         due = " [full crawl due]" if r["full_crawl_due"] else ""
         click.echo(f"{r['portal']:<20} {(last.get('started') or '-')[:19]:<20} "
-                   f"{last.get('status') or '-':<9} {r['articles']:>8} "
+                   f"{last.get('result') or '-':<9} {r['articles']:>8} "
                    f"{r['new_in_recent_runs']:>6} {rate:>6}  {verdict}"
                    f"{' - ' + reasons if reasons else ''}{due}")
 
