@@ -232,3 +232,18 @@ def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
 def m_ops_002_template_match(db: sqlite_utils.Database) -> None:
     # Share of the learned template's chrome lines the home page still shows (crawler/recorder.py)
     db["runs"].add_column("template_match", float)
+
+
+# -- Archive (issue 7): a 304 Not Modified keeps an article unchanged --------------------------
+def touch_article(db: sqlite_utils.Database, url: str, seen: str) -> str | None:
+    """The server answered 304 Not Modified for ``url``: the article stored from it (under
+    this or another of its URLs) is unchanged and was seen at ``seen``. Return its id, or
+    None when no article came from that URL."""
+    row = next(db.query(
+        "select id from articles where url = :url union all "
+        "select a.id from articles a, json_each(a.alternate_urls) j where j.value = :url "
+        "limit 1", {"url": url}), None)
+    if row is None:
+        return None
+    db["articles"].update(row["id"], {"last_seen": seen})
+    return row["id"]
