@@ -16,12 +16,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@# pywb was a test extra once: its brotlipy shadows Scrapy's brotli (see pywb below).
+	$(BIN)/python -m pip uninstall --quiet --yes pywb brotlipy 2>/dev/null || true
 	touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed
 	$(BIN)/portal-archive demo
 
-test: $(VENV)/.installed-test
+# tests/test_replay.py replays the archive in pywb, kept in a venv of its own: its brotlipy
+# installs a `brotli` module that shadows the one Scrapy decodes `br` responses with.
+$(VENV)/pywb/bin/pywb: | $(BIN)/python
+	$(PYTHON) -m venv $(VENV)/pywb
+	$(VENV)/pywb/bin/python -m pip install --quiet 'pywb>=2.10'
+
+test: $(VENV)/.installed-test $(VENV)/pywb/bin/pywb
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 

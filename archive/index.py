@@ -234,12 +234,43 @@ def m_ops_002_template_match(db: sqlite_utils.Database) -> None:
     db["runs"].add_column("template_match", float)
 
 
-# -- Crawler (issue 4): documents linked from articles; see crawler/spiders/portal.py ---------
+# -- Archive (issue 7): a 304 Not Modified keeps an article unchanged --------------------------
+def touch_article(db: sqlite_utils.Database, url: str, seen: str) -> str | None:
+    """The server answered 304 Not Modified for ``url``: the article stored from it (under
+    this or another of its URLs) is unchanged and was seen at ``seen``. Return its id, or
+    None when no article came from that URL."""
+    row = next(db.query(
+        "select id from articles where url = :url union all "
+        "select a.id from articles a, json_each(a.alternate_urls) j where j.value = :url "
+        "limit 1", {"url": url}), None)
+    if row is None:
+        return None
+    db["articles"].update(row["id"], {"last_seen": seen})
+    return row["id"]
+
+
 @migrations()
-def m_crawl_001_attachments(db: sqlite_utils.Database) -> None:
-    db["attachments"].create(
-        {"article_id": str, "url": str, "title": str, "record_id": str, "warc_file": str,
-         "warc_offset": int, "warc_length": int, "status": int, "content_type": str},
-        pk=("article_id", "url"),
-    )
+def m_archive_001_attachments(db: sqlite_utils.Database) -> None:
+    """One row per document an article links to (``articles.attachments`` as a table), kept in
+    step by triggers so that the crawl and a reindex fill it through ``store_article`` alike;
+    join ``captures`` on ``url`` for the archived copy."""
+    db["attachments"].create({"article_id": str, "url": str, "title": str},
+                             pk=("article_id", "url"))
     db["attachments"].create_index(["url"])
+    rows = ("insert or ignore into attachments (article_id, url, title) "
+            "select {id}, json_extract(j.value, '$.url'), json_extract(j.value, '$.title') "
+            "from json_each({attachments}) j where json_extract(j.value, '$.url') is not null")
+    db.executescript(f"""
+        create trigger articles_attachments_ai after insert on articles begin
+            {rows.format(id="new.id", attachments="new.attachments")};
+        end;
+        create trigger articles_attachments_au after update of id, attachments on articles begin
+            delete from attachments where article_id = old.id;
+            {rows.format(id="new.id", attachments="new.attachments")};
+        end;
+        create trigger articles_attachments_ad after delete on articles begin
+            delete from attachments where article_id = old.id;
+        end;
+    """)
+    db.execute(rows.format(id="articles.id", attachments="articles.attachments")
+               .replace("from json_each", "from articles, json_each"))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import index
+from archive.warc import NOT_MODIFIED_PROFILE
 from archive.warcfiles import iter_members, parse_record, warc_files
 
 CAPTURE_TYPES = ("response", "revisit", "resource")
@@ -104,6 +105,10 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
                     "warc_file": name, "warc_offset": member.offset,
                     "warc_length": member.length,
                 }
+                if headers.get_header("WARC-Profile") == NOT_MODIFIED_PROFILE:
+                    # As the crawl did on the 304: the article of the page is unchanged.
+                    index.touch_article(db, headers.get_header("WARC-Target-URI"),
+                                        headers.get_header("WARC-Date"))
             elif kind == "conversion":
                 _store_conversion(db, record, captures, counts)
             elif kind == "metadata":

@@ -101,6 +101,14 @@ def decoded_payload(record: ArcWarcRecord, limit: int = 64 << 20) -> bytes:
             return zlib.decompressobj(wbits).decompress(payload, limit)
         except zlib.error:
             return payload
+    if encoding == "br":
+        # Scrapy asks for brotli only when a brotli module is installed, so it is here.
+        import brotli
+
+        try:
+            return brotli.Decompressor().process(payload, output_buffer_limit=limit)
+        except brotli.error:
+            return payload
     return payload
 
 

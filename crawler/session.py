@@ -98,6 +98,14 @@ class ArchiveSession:
             params.append(digest)
         return next(self.db.query(sql + " order by time desc limit 1", params), None)
 
+    def not_modified(self, url: str, time: str) -> bool:
+        """A 304 for ``url``: count the article it holds as unchanged (True if it holds one)."""
+        with self.db.conn:
+            found = index.touch_article(self.db, url, time) is not None
+        if found:
+            self.counts["unchanged"] += 1
+        return found
+
     def set_page_type(self, record_id: str, page_type: str) -> None:
         self.page_types[record_id] = page_type
         row = self.pending.get(record_id)

@@ -38,7 +38,10 @@ def test_pywb_replays_an_archived_article(crawled_archive, tmp_path):
         f"collections:\n  portals:\n    index_paths: {data / 'index.cdxj'}\n"
         f"    archive_paths: {data / 'warc'}/\n", encoding="utf-8")
     port = free_port()
-    wayback = Path(sys.executable).with_name("wayback")
+    # `make test` installs pywb in a venv of its own (see the Makefile): its brotlipy would
+    # shadow the brotli module Scrapy decodes `br` responses with.
+    wayback = Path(sys.executable).parent.parent / "pywb" / "bin" / "wayback"
+    assert wayback.exists(), f"pywb is not installed at {wayback}: run `make test`"
     server = subprocess.Popen([str(wayback), "--bind", "127.0.0.1", "--port", str(port)],
                               cwd=tmp_path, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL)

@@ -83,6 +83,10 @@ class WarcCaptureMiddleware:
                 not_modified=response.status == 304,
             )
             self.crawler.stats.inc_value("archive/revisits")
+            # The spider never sees a 304 (HttpErrorMiddleware drops it): the article the
+            # page holds is unchanged, and counted here.
+            if response.status == 304 and session.not_modified(response.url, date):
+                self.crawler.stats.inc_value("archive/articles/unchanged")
         else:
             response_ptr, _ = session.warc.request_response(
                 response.url,
