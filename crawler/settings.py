@@ -39,7 +39,7 @@ PORTAL_URL_SHAPE_LIMIT = 5000  # URLs of one shape (digits aside) per run: endle
 PORTAL_MAX_URL_LENGTH = 500  # characters: longer URLs are generated, not linked by editors
 PORTAL_MAX_QUERY_PARAMETERS = 8  # more query parameters than this: faceted-search explosion
 PORTAL_ATTACHMENT_MAX_SIZE = 100 * 1024**2  # bytes: documents (PDF, DOC, XLS) larger are dropped
-PORTAL_LISTING_MIN_TEASERS = 3  # links to article-shaped URLs that make a page a listing
+PORTAL_LISTING_MIN_TEASERS = 2  # links to article-shaped URLs that make a page a listing
 PORTAL_SITEMAPS = True  # read robots.txt Sitemap: lines (or /sitemap.xml), sitemaps and feeds
 # Family adapters would add per-CMS URL rules; none is needed: generic discovery crawls every
 # fixture family completely, so this switch exists for comparing runs (bench/crawl_eval.py).

@@ -129,9 +129,14 @@ class PortalSpider(scrapy.Spider):
         if getattr(self, "template", None) is not None:
             index.save_template(session.db, self.portal.host, self.template.to_json())
         session.flush()
+        alternates = late_aliases(session.db, self.portal.id, self.aliases)
+        if alternates:
+            # In the WARC too, so that a reindex finds them (archive/reindex.py).
+            session.warc.metadata(f"urn:portal-archive:run:{session.run_id}:alternate-urls",
+                                  {"alternate_urls": alternates}, refers_to=None,
+                                  record_type="metadata")
         with session.db.conn:
-            remember_aliases(session.db, self.portal.id, self.aliases)
-            link_attachments(session.db, self.portal.id)
+            index.add_alternate_urls(session.db, alternates)
 
     def classify_pages(self, session: ArchiveSession) -> None:
         """Pages linking several URLs shaped like this crawl's articles are listings."""
@@ -221,8 +226,15 @@ class PortalSpider(scrapy.Spider):
                 yield request
 
         headers = {"Content-Type": content_type}
-        self.template.learn(response.body, response.url, headers)
+        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
+        # A recrawl fetches listings again but few articles: it teaches only its new articles,
+        # or the template would drift towards listings with every run.
+        first_crawl = not self.known
+        if first_crawl:
+            self.template.learn(response.body, response.url, headers)
         article = cleaners.extract(response.body, response.url, headers, template=self.template)
+        if article is not None and not first_crawl:
+            self.template.learn(response.body, response.url, headers)
         if record:
             page_type = "article" if article else self.page_type(response)
             session.set_page_type(record.record_id, page_type)
@@ -361,35 +373,17 @@ def validators(warc_dir: Path, capture: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def remember_aliases(db: Any, portal: str, aliases: dict[str, set[str]]) -> None:
-    """Add the other URLs seen for stored articles to their ``alternate_urls``."""
+def late_aliases(db: Any, portal: str, aliases: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Of the other URLs seen for stored articles, those their ``alternate_urls`` lack."""
+    found: dict[str, list[str]] = {}
     for url, others in aliases.items():
-        row = next(db.query("select id, url, alternate_urls from articles where portal = ? and "
-                            "url = ?", [portal, url]), None)
-        if row is None:
-            continue
-        alternates = set(json.loads(row["alternate_urls"] or "[]"))
-        merged = sorted((alternates | others) - {row["url"]})
-        if merged != sorted(alternates):
-            db["articles"].update(row["id"], {"alternate_urls": json.dumps(merged)})
-
-
-def link_attachments(db: Any, portal: str) -> None:
-    """One ``attachments`` row per document linked from an article of ``portal``: the article,
-    the link, and the last archived capture of the document (none if it could not be fetched)."""
-    for article in db.query("select id, attachments from articles where portal = ? and "
-                            "attachments not in ('', '[]')", [portal]):
-        for attachment in json.loads(article["attachments"] or "[]"):
-            url = clean_url(attachment["url"])
-            capture = next(db.query(
-                "select record_id, warc_file, warc_offset, warc_length, status, content_type "
-                "from captures where url = ? and record_type in ('response', 'revisit') "
-                "order by time desc limit 1", [url]), None) or {}
-            db["attachments"].upsert({
-                "article_id": article["id"], "url": url, "title": attachment.get("title"),
-                **{k: capture.get(k) for k in ("record_id", "warc_file", "warc_offset",
-                                                "warc_length", "status", "content_type")},
-            }, pk=("article_id", "url"))
+        row = next(db.query("select alternate_urls from articles where portal = ? and url = ?",
+                            [portal, url]), None)
+        if row is not None:
+            new = others - set(json.loads(row["alternate_urls"] or "[]")) - {url}
+            if new:
+                found[url] = sorted(new)
+    return found
 
 
 def article_row(item: dict[str, Any]) -> dict[str, Any]:
