@@ -247,3 +247,30 @@ def touch_article(db: sqlite_utils.Database, url: str, seen: str) -> str | None:
         return None
     db["articles"].update(row["id"], {"last_seen": seen})
     return row["id"]
+
+
+@migrations()
+def m_archive_001_attachments(db: sqlite_utils.Database) -> None:
+    """One row per document an article links to (``articles.attachments`` as a table), kept in
+    step by triggers so that the crawl and a reindex fill it through ``store_article`` alike;
+    join ``captures`` on ``url`` for the archived copy."""
+    db["attachments"].create({"article_id": str, "url": str, "title": str},
+                             pk=("article_id", "url"))
+    db["attachments"].create_index(["url"])
+    rows = ("insert or ignore into attachments (article_id, url, title) "
+            "select {id}, json_extract(j.value, '$.url'), json_extract(j.value, '$.title') "
+            "from json_each({attachments}) j where json_extract(j.value, '$.url') is not null")
+    db.executescript(f"""
+        create trigger articles_attachments_ai after insert on articles begin
+            {rows.format(id="new.id", attachments="new.attachments")};
+        end;
+        create trigger articles_attachments_au after update of id, attachments on articles begin
+            delete from attachments where article_id = old.id;
+            {rows.format(id="new.id", attachments="new.attachments")};
+        end;
+        create trigger articles_attachments_ad after delete on articles begin
+            delete from attachments where article_id = old.id;
+        end;
+    """)
+    db.execute(rows.format(id="articles.id", attachments="articles.attachments")
+               .replace("from json_each", "from articles, json_each"))

@@ -146,6 +146,8 @@ def test_reindex_rebuilds_the_same_index_from_warc_alone(archive_copy, tmp_path)
                                                                   "article_id")
     assert rows(after, "captures", "record_id") == rows(before, "captures", "record_id")
     assert rows(after, "portals", "id", skip=()) == rows(before, "portals", "id", skip=())
+    attachments = rows(before, "attachments", "article_id, url", skip=())
+    assert attachments and rows(after, "attachments", "article_id, url", skip=()) == attachments
     # ... and search works on the rebuilt index.
     found = json.loads(run_cli("search", "nông thôn mới", "--json", data=archive_copy).stdout)
     assert found
