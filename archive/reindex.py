@@ -21,7 +21,8 @@ from archive.warc import NOT_MODIFIED_PROFILE
 from archive.warcfiles import iter_members, parse_record, warc_files
 
 CAPTURE_TYPES = ("response", "revisit", "resource")
-KEPT_TABLES = ("runs", "templates")  # not in WARC: carried over from the old index
+# Not in WARC: carried over from the old index (run history, learned templates, alarms).
+KEPT_TABLES = ("runs", "templates", "portal_health")
 
 
 def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,

@@ -60,6 +60,8 @@ DOWNLOADER_MIDDLEWARES = {
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
 }
+# An unattended crawler needs no remote console: neither telnet nor Scrapy's HTTP control.
+REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
     "crawler.recorder.RunRecorder": 500,  # run figures and the home page's answer, per portal

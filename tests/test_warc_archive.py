@@ -233,3 +233,14 @@ def test_show_prints_the_article_its_json_and_the_page_as_served(crawled_archive
     assert "<html" in raw.lower() and title.split()[0] in raw
     missing = run_cli("show", "http://nowhere.test/x", data=crawled_archive, check=False)
     assert missing.returncode == 1 and "No stored article" in missing.stderr
+
+
+def test_reindex_and_repair_wait_for_no_running_crawl(archive_copy):
+    from crawler.lock import RunLock
+
+    with RunLock(archive_copy):  # as a running crawl holds it
+        for args in (["reindex"], ["verify", "--repair"]):
+            result = run_cli(*args, data=archive_copy, check=False)
+            assert result.returncode == 1 and "another crawl holds" in result.stderr
+            assert "Traceback" not in result.stderr
+    assert run_cli("verify", data=archive_copy).returncode == 0

@@ -25,6 +25,18 @@ def _progress(label: str, total: int) -> Iterator[Any]:
         yield bar.update
 
 
+@contextlib.contextmanager
+def _locked(data: Path) -> Iterator[None]:
+    """The crawl's lock: rebuilding or repairing next to a running crawl would corrupt it."""
+    from crawler.lock import LockedError, RunLock
+
+    try:
+        with RunLock(data):
+            yield
+    except LockedError as e:
+        raise click.ClickException(f"{e}: try again when the crawl has finished") from None
+
+
 def _find_article(db: Any, key: str) -> dict[str, Any] | None:
     for sql in ("select * from articles where id = ?", "select * from articles where url = ?",
                 "select a.* from articles a, json_each(a.alternate_urls) j where j.value = ?"):
@@ -123,7 +135,8 @@ def reindex_command(ctx: click.Context, warcs: tuple[Path, ...], as_json: bool) 
     files = list(warcs) or warc_files(data / "warc")
     if not files:
         raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to reindex")
-    with _progress("Reindexing", sum(p.stat().st_size for p in files)) as progress:
+    with _locked(data), _progress("Reindexing", sum(p.stat().st_size for p in files)) \
+            as progress:
         counts = rebuild(data, files, progress=progress)
     if as_json:
         click.echo(json.dumps(counts))
@@ -155,7 +168,8 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
     if not (data / "warc").is_dir():
         raise click.ClickException(f"no archive at {data} (no warc/ directory)")
     total = sum(p.stat().st_size for p in (data / "warc").glob("*.warc.gz*"))
-    with _progress("Verifying", total) as progress:
+    with _locked(data) if repair else contextlib.nullcontext(), \
+            _progress("Verifying", total) as progress:
         report = verify(data, repair=repair, progress=progress)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
