@@ -169,6 +169,18 @@ def store_article(
     return existing["id"], "changed"
 
 
+def add_alternate_urls(db: sqlite_utils.Database, alternates: dict[str, list[str]]) -> None:
+    """Remember more URLs of stored articles: ``{canonical url: [other urls]}`` (the crawler
+    finds tracking or reordered links to an article after it stored it; see reindex too)."""
+    for url, others in alternates.items():
+        row = next(db.query("select id, alternate_urls from articles where url = ?", [url]), None)
+        if row is not None:
+            known = set(json.loads(row["alternate_urls"] or "[]"))
+            merged = sorted((known | set(others)) - {url})
+            if merged != sorted(known):
+                db["articles"].update(row["id"], {"alternate_urls": json.dumps(merged)})
+
+
 def _rowid(db: sqlite_utils.Database, article_id: str) -> int:
     return db.execute("select rowid from articles where id = ?", [article_id]).fetchone()[0]
 

@@ -32,6 +32,10 @@ class CrawlSummary:
     articles: int
     new: int
     changed: int
+    unchanged: int  # article pages fetched again whose text had not changed
+    not_modified: int  # article pages the server answered 304 Not Modified for
+    failed: int  # requests given up (errors, timeouts, 4xx/5xx after retries)
+    skipped: dict[str, int]  # URLs not requested, by reason (discovery/skipped/<reason>)
     warc_bytes: int
     seconds: float
     finish_reason: str
@@ -73,6 +77,13 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
             articles=sum(session.counts.values()) if session else 0,
             new=stats.get("archive/articles/new", 0),
             changed=stats.get("archive/articles/changed", 0),
+            unchanged=stats.get("archive/articles/unchanged", 0),
+            not_modified=stats.get("crawl/pages/not_modified", 0),
+            failed=stats.get("log_count/ERROR", 0) + sum(
+                v for k, v in stats.items()
+                if k.startswith("retry/max_reached") or k == "httperror/response_ignored_count"),
+            skipped={k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                     if k.startswith("discovery/skipped/")},
             warc_bytes=session.warc.bytes_written if session else 0,
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),

@@ -1,52 +1,68 @@
-"""The generic portal spider: follows a portal's own links, archives everything it fetches,
-and hands article pages to the cleaners.
+"""The generic portal spider: follows a portal's own links, sitemaps and feeds, archives
+everything it fetches, and hands article pages to the cleaners.
 
 It needs no configuration but a base URL; it works the same on a CMS family nobody has seen.
 
     scrapy crawl portal -a portal=aluoi-tth            # a portal of the registry
     scrapy crawl portal -a url=https://example.gov.vn/  # any portal, ad hoc
+
+Every URL is cleaned before it is requested (crawler/urls.py) and every link passes the trap
+rules of ``follow``; each URL left out is counted in the stats as ``discovery/skipped/<reason>``.
+A crawl that is not ``--full`` asks for known article pages only conditionally (when their last
+capture had an ``ETag`` or ``Last-Modified``) or not at all: listings, feeds and sitemaps are
+fetched again and reveal what is new.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections import Counter
+import zlib
+from collections import Counter, defaultdict
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.sitemap import Sitemap
 
 import cleaners
 from archive import index
+from archive.warc import OPEN_SUFFIX
 from crawler.registry import Portal, RegistryError, load_registry
 from crawler.session import ArchiveSession
+from crawler.urls import ParameterOrder, clean_url
 
 # Fetched and archived, never parsed for links: government documents are often what matters most.
 DOCUMENT_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".rtf",
-                       ".zip", ".rar"}
+                       ".ods", ".zip", ".rar"}
 # Not fetched at all: page furniture.
 SKIPPED_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".svg", ".webp", ".ico", ".css",
                       ".js", ".woff", ".woff2", ".ttf", ".eot", ".mp3", ".mp4", ".avi", ".flv",
                       ".swf", ".wmv"}
-TRACKING_PARAMETERS = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|zarsrc|_ga|mc_\w+)$", re.I)
 # A date in a URL marks calendar pages, which go on forever.
 DATE_IN_URL = re.compile(r"(19|20)\d\d[-/_.]?(0[1-9]|1[0-2])[-/_.]?(0[1-9]|[12]\d|3[01])")
-
-
-def strip_tracking(url: str) -> str:
-    """The URL without tracking parameters; parameter order is kept (some sites care)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-             if not TRACKING_PARAMETERS.match(k)]
-    return urlunsplit(parts._replace(query=urlencode(query), fragment=""))
+SEARCH_URL = re.compile(r"(tim-?kiem|search|timkiem)|[?&](q|keyword|tukhoa|kw|key)=", re.I)
+PAGINATION_URL = re.compile(r"[?&/](p|page|trang|pageindex|pg|paged)[=/-]?\d+", re.I)
+FEED_TYPES = ("rss", "atom", "xml")
 
 
 def url_shape(url: str) -> str:
     """The URL with every run of digits replaced, to count URLs of one kind."""
     return re.sub(r"\d+", "N", url)
+
+
+def link_shape(url: str) -> str:
+    """Coarser than ``url_shape``: a slug last segment (``/Some-Title-123.html``) becomes
+    ``SLUG``, and query values are dropped, so every article of a portal shares few shapes."""
+    parts = urlsplit(url)
+    folders, _, last = parts.path.rpartition("/")
+    if re.search(r"[A-Za-z]", last) and "-" in last:
+        last = "SLUG" + extension(url)
+    names = "&".join(k for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return url_shape(f"{parts.hostname}{folders}/{last}?{names}")
 
 
 def extension(url: str) -> str:
@@ -75,47 +91,109 @@ class PortalSpider(scrapy.Spider):
         else:
             raise RegistryError("give a portal: -a portal=ID or -a url=https://...")
         self.start_urls = list(self.portal.start_urls)
-        self.date_url_counts: Counter[str] = Counter()
+        self.shape_counts: Counter[str] = Counter()
         self.pages_requested = 0
+        self.parameter_order = ParameterOrder()
+        # canonical URL -> other URLs seen for it (tracking copies, other parameter orders)
+        self.aliases: defaultdict[str, set[str]] = defaultdict(set)
+        self.known: dict[str, dict[str, Any]] = {}  # stored article URL -> its last capture
+        self.article_shapes: set[str] = set()  # URL shapes of the articles found
+        self.page_links: dict[str, Counter[str]] = {}  # record id -> shapes it links to
 
     async def start(self) -> Any:
         session = ArchiveSession.for_crawler(self.crawler)
+        settings = self.settings
         stored = index.load_template(session.db, self.portal.host)
         self.template = (cleaners.HostTemplate.from_json(stored) if stored
                          else cleaners.HostTemplate())
-        self.max_pages = self.settings.getint("PORTAL_MAX_PAGES")
-        self.date_url_limit = self.settings.getint("PORTAL_DATE_URL_LIMIT")
+        self.max_pages = settings.getint("PORTAL_MAX_PAGES")
+        self.date_url_limit = settings.getint("PORTAL_DATE_URL_LIMIT")
+        self.shape_limit = settings.getint("PORTAL_URL_SHAPE_LIMIT")
+        self.max_url_length = settings.getint("PORTAL_MAX_URL_LENGTH")
+        self.max_parameters = settings.getint("PORTAL_MAX_QUERY_PARAMETERS")
+        self.attachment_max_size = settings.getint("PORTAL_ATTACHMENT_MAX_SIZE")
+        self.full = settings.getbool("OPS_FULL_CRAWL")
+        self.warc_dir = session.warc.directory
+        if not self.full:
+            self.known = known_articles(session.db, self.portal.id)
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse)
+            yield scrapy.Request(clean_url(url), callback=self.parse)
+        if settings.getbool("PORTAL_SITEMAPS"):
+            robots = urljoin(self.portal.base_url, "/robots.txt")
+            yield scrapy.Request(robots, callback=self.parse_robots, dont_filter=True,
+                                 meta={"handle_httpstatus_all": True})
 
     def closed(self, reason: str) -> None:
         session = ArchiveSession.for_crawler(self.crawler)
+        self.classify_pages(session)
         if getattr(self, "template", None) is not None:
             index.save_template(session.db, self.portal.host, self.template.to_json())
+        session.flush()
+        alternates = late_aliases(session.db, self.portal.id, self.aliases)
+        if alternates:
+            # In the WARC too, so that a reindex finds them (archive/reindex.py).
+            session.warc.metadata(f"urn:portal-archive:run:{session.run_id}:alternate-urls",
+                                  {"alternate_urls": alternates}, refers_to=None,
+                                  record_type="metadata")
+        with session.db.conn:
+            index.add_alternate_urls(session.db, alternates)
+
+    def classify_pages(self, session: ArchiveSession) -> None:
+        """Pages linking several URLs shaped like this crawl's articles are listings."""
+        for record_id, shapes in self.page_links.items():
+            teasers = sum(n for shape, n in shapes.items() if shape in self.article_shapes)
+            if teasers >= self.settings.getint("PORTAL_LISTING_MIN_TEASERS"):
+                session.set_page_type(record_id, "listing")
+        self.page_links.clear()
 
     # -- following links -------------------------------------------------------------------
 
-    def follow(self, url: str) -> scrapy.Request | None:
+    def skip(self, reason: str) -> None:
+        self.crawler.stats.inc_value(f"discovery/skipped/{reason}")
+
+    def follow(self, url: str, *, attachment: bool = False) -> scrapy.Request | None:
         """A request for ``url`` if it belongs to the portal and is worth fetching."""
-        url = url.split("#", 1)[0]
-        if not self.portal.in_scope(url):
-            return None
+        raw = url.split("#", 1)[0]
+        url = clean_url(raw)
         ext = extension(url)
+        if not self.portal.in_scope(url) and not (attachment and ext in DOCUMENT_EXTENSIONS):
+            return None
         if ext in SKIPPED_EXTENSIONS:
             return None
+        self.parameter_order.see(url)
+        if raw != url:
+            self.aliases[url].add(raw)
+        if len(url) > self.max_url_length:
+            self.skip("long_url")
+            return None
+        if len(urlsplit(url).query.split("&")) > self.max_parameters:
+            self.skip("too_many_parameters")
+            return None
+        shape = url_shape(url)
         if DATE_IN_URL.search(urlsplit(url).query + urlsplit(url).path):
-            shape = url_shape(url)
-            if self.date_url_counts[shape] >= self.date_url_limit:
-                self.crawler.stats.inc_value("discovery/skipped/calendar")
+            if self.shape_counts["date:" + shape] >= self.date_url_limit:
+                self.skip("calendar")
                 return None
-            self.date_url_counts[shape] += 1
+            self.shape_counts["date:" + shape] += 1
+        if self.shape_counts[shape] >= self.shape_limit:
+            self.skip("url_shape_limit")
+            return None
+        self.shape_counts[shape] += 1
+        headers: dict[str, str] = {}
+        if url in self.known:
+            headers = validators(self.warc_dir, self.known[url])
+            if not headers:
+                self.skip("known_article")
+                return None
         if self.pages_requested >= self.max_pages:
-            self.crawler.stats.inc_value("discovery/skipped/max_pages")
+            self.skip("max_pages")
             return None
         self.pages_requested += 1
         if ext in DOCUMENT_EXTENSIONS:
-            return scrapy.Request(url, callback=self.parse_document)
-        return scrapy.Request(url, callback=self.parse)
+            return scrapy.Request(url, callback=self.parse_document,
+                                  meta={"download_maxsize": self.attachment_max_size})
+        return scrapy.Request(url, callback=self.parse, headers=headers,
+                              meta={"handle_httpstatus_list": [304]} if headers else {})
 
     def links(self, response: TextResponse) -> Iterator[str]:
         for href in response.xpath("//a/@href | //link[@rel='alternate']/@href").getall():
@@ -128,38 +206,184 @@ class PortalSpider(scrapy.Spider):
     def parse(self, response: Response) -> Iterator[Any]:
         session = ArchiveSession.for_crawler(self.crawler)
         record = response.meta.get("warc_record")
+        if response.status == 304:
+            self.crawler.stats.inc_value("crawl/pages/not_modified")
+            if record:
+                session.set_page_type(record.record_id, "article")
+            return
         if not isinstance(response, TextResponse):
             if record:
                 session.set_page_type(record.record_id, "document")
+            return
+        content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
+        if any(t in content_type.lower() for t in FEED_TYPES) or response.body.lstrip()[:5] in (
+                b"<?xml", b"<rss ", b"<urls", b"<feed"):
+            yield from self.parse_feed(response)
             return
         for url in self.links(response):
             request = self.follow(url)
             if request is not None:
                 yield request
 
-        headers = {"Content-Type": response.headers.get(b"Content-Type", b"").decode("latin-1")}
-        self.template.learn(response.body, response.url, headers)
+        headers = {"Content-Type": content_type}
+        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
+        # A recrawl fetches listings again but few articles: it teaches only its new articles,
+        # or the template would drift towards listings with every run.
+        first_crawl = not self.known
+        if first_crawl:
+            self.template.learn(response.body, response.url, headers)
         article = cleaners.extract(response.body, response.url, headers, template=self.template)
+        if article is not None and not first_crawl:
+            self.template.learn(response.body, response.url, headers)
         if record:
-            session.set_page_type(record.record_id, "article" if article else "page")
+            page_type = "article" if article else self.page_type(response)
+            session.set_page_type(record.record_id, page_type)
+            if page_type == "page":
+                self.page_links[record.record_id] = Counter(
+                    link_shape(clean_url(u)) for u in set(self.links(response)))
         if article is None:
             return
+        self.article_shapes.add(link_shape(clean_url(response.url)))
+        for attachment in article.attachments:
+            request = self.follow(attachment["url"], attachment=True)
+            if request is not None:
+                yield request
         canonical = response.xpath("//link[@rel='canonical']/@href").get()
-        canonical = urljoin(response.url, canonical.strip()) if canonical else None
-        url = canonical if canonical and self.portal.in_scope(canonical) else response.url
+        canonical = clean_url(urljoin(response.url, canonical.strip())) if canonical else None
+        url = (canonical if canonical and self.portal.in_scope(canonical)
+               else self.parameter_order.canonical(response.url))
+        if url != clean_url(response.url):
+            self.aliases[url].add(response.url)
         yield {
             "portal": self.portal.id,
-            "url": strip_tracking(url),
+            "url": url,
             "fetched_url": response.url,
             "article": article,
             "warc_record": record,
             "warc_date": response.meta.get("warc_date"),
         }
 
+    def page_type(self, response: TextResponse) -> str:
+        """What a page that holds no article is, from its URL and its links."""
+        url = response.url
+        if clean_url(url) in {clean_url(u) for u in self.start_urls}:
+            return "home"
+        if DATE_IN_URL.search(url):
+            return "calendar"
+        if SEARCH_URL.search(url):
+            return "search"
+        hrefs = response.xpath("//a/@href").getall()
+        if sum(extension(h) in DOCUMENT_EXTENSIONS for h in hrefs) >= 2:
+            return "documents"
+        path = urlsplit(url).path
+        # A listing is paginated: it is a page n, or it links its own page 2.
+        if PAGINATION_URL.search(url) or any(
+                PAGINATION_URL.search(u) and urlsplit(u).path == path
+                for u in (urljoin(url, h) for h in hrefs)):
+            return "listing"
+        # Listing or static page is decided at the end (``classify_pages``), once the crawl
+        # knows what its article URLs look like.
+        return "page"
+
+    def parse_feed(self, response: TextResponse) -> Iterator[scrapy.Request]:
+        """Sitemaps (index files too), RSS and Atom feeds: their URLs, nothing to extract."""
+        record = response.meta.get("warc_record")
+        urls: list[str] = []
+        kind = "feed"
+        try:
+            sitemap = Sitemap(response.body)  # lxml without entity resolution: no XML bombs
+            urls = [entry["loc"] for entry in sitemap if entry.get("loc")]
+            kind = "sitemap"
+        except Exception:  # noqa: BLE001 - not a sitemap: try it as a feed
+            pass
+        if not urls:
+            try:
+                urls = (response.xpath("//item/link/text()").getall()
+                        + response.xpath("//*[local-name()='entry']/*[local-name()='link']/@href")
+                        .getall())
+                kind = "feed"
+            except ValueError:
+                urls = []
+        if record:
+            ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, kind)
+        for url in urls:
+            request = self.follow(urljoin(response.url, url.strip()))
+            if request is not None:
+                yield request
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        """The ``Sitemap:`` lines of robots.txt; ``/sitemap.xml`` when it names none."""
+        record = response.meta.get("warc_record")
+        if record:
+            ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, "robots")
+        text = response.body.decode("utf-8", "replace") if response.status == 200 else ""
+        sitemaps = [line.split(":", 1)[1].strip() for line in text.splitlines()
+                    if line.lower().startswith("sitemap:")]
+        for url in sitemaps or [urljoin(self.portal.base_url, "/sitemap.xml")]:
+            request = self.follow(urljoin(response.url, url))
+            if request is not None:
+                yield request
+
     def parse_document(self, response: Response) -> None:
         record = response.meta.get("warc_record")
         if record:
             ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, "document")
+
+
+def known_articles(db: Any, portal: str) -> dict[str, dict[str, Any]]:
+    """Stored article URLs of ``portal`` (canonical and alternate), each with the WARC pointer of
+    its last full capture, if it has one."""
+    known: dict[str, dict[str, Any]] = {}
+    for row in db.query("select url, alternate_urls from articles where portal = ?", [portal]):
+        known[row["url"]] = {}
+        for alternate in json.loads(row["alternate_urls"] or "[]"):
+            known.setdefault(clean_url(alternate), {})
+    for row in db.query(
+            "select url, warc_file, warc_offset from captures where portal = ? and "
+            "record_type = 'response' and status = 200 order by time", [portal]):
+        if row["url"] in known:
+            known[row["url"]] = row
+    return known
+
+
+def validators(warc_dir: Path, capture: dict[str, Any]) -> dict[str, str]:
+    """Conditional request headers from the ``ETag``/``Last-Modified`` a capture answered with.
+
+    Only the start of the record is decompressed: the headers are all that is needed.
+    """
+    if not capture.get("warc_file"):
+        return {}
+    path = warc_dir / capture["warc_file"]
+    if not path.exists():
+        path = path.with_name(path.name + OPEN_SUFFIX)
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(capture["warc_offset"])
+            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(fh.read(32768), 32768)
+    except (OSError, zlib.error):
+        return {}
+    http_head = head.split(b"\r\n\r\n", 2)[1] if head.count(b"\r\n\r\n") >= 2 else b""
+    found = {}
+    for line in http_head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "etag":
+            found["If-None-Match"] = value.strip()
+        elif name.strip().lower() == "last-modified":
+            found["If-Modified-Since"] = value.strip()
+    return found
+
+
+def late_aliases(db: Any, portal: str, aliases: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Of the other URLs seen for stored articles, those their ``alternate_urls`` lack."""
+    found: dict[str, list[str]] = {}
+    for url, others in aliases.items():
+        row = next(db.query("select alternate_urls from articles where portal = ? and url = ?",
+                            [portal, url]), None)
+        if row is not None:
+            new = others - set(json.loads(row["alternate_urls"] or "[]")) - {url}
+            if new:
+                found[url] = sorted(new)
+    return found
 
 
 def article_row(item: dict[str, Any]) -> dict[str, Any]:
