@@ -182,7 +182,7 @@ def main() -> None:
     def full_bm25(q: str, filtered: bool) -> list[int]:
         # Our folded index ranked over every match: what the bounded ranking approximates.
         hits = search(db, q, filters=filters if filtered else None, limit=20,
-                      candidates=10**9)
+                      candidates=10**9, rank_here=0)
         return [h["id"] for h in hits]
 
     def like(q: str) -> list:
