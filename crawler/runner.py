@@ -36,6 +36,7 @@ class CrawlSummary:
     not_modified: int  # article pages the server answered 304 Not Modified for
     failed: int  # requests given up (errors, timeouts, 4xx/5xx after retries)
     skipped: dict[str, int]  # URLs not requested, by reason (discovery/skipped/<reason>)
+    bad_input: dict[str, int]  # pages answered badly, by reason (bad_input/<reason>)
     warc_bytes: int
     seconds: float
     finish_reason: str
@@ -84,6 +85,8 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
                 if k.startswith("retry/max_reached") or k == "httperror/response_ignored_count"),
             skipped={k.rsplit("/", 1)[1]: v for k, v in stats.items()
                      if k.startswith("discovery/skipped/")},
+            bad_input={k.rsplit("/", 1)[1]: v for k, v in stats.items()
+                       if k.startswith("bad_input/")},
             warc_bytes=session.warc.bytes_written if session else 0,
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),

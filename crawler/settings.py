@@ -53,6 +53,12 @@ PORTAL_PROXY = None
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.crawldelay.CrawlDelayMiddleware": 110,
+    # Below the retry middleware (550): names a download that failed for good, quietly.
+    "crawler.middlewares.badinput.BadDownloadMiddleware": 540,
+    # Below decompression (590): sees the body as a browser would.
+    "crawler.middlewares.badinput.BadContentMiddleware": 580,
+    # Above redirect (600) and decompression (590): sees redirects and gzip as served.
+    "crawler.middlewares.badinput.BadResponseMiddleware": 610,
     "crawler.middlewares.proxy.PortalProxyMiddleware": 740,
     # Highest number: sees the response before decompression, as it came off the wire.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,

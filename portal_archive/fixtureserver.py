@@ -18,9 +18,12 @@ import argparse
 import gzip
 import json
 import re
+import socket
+import struct
 import subprocess
 import sys
 import threading
+import time
 from datetime import date, timedelta
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -83,6 +86,15 @@ def _render_trap(site: Site, rule: dict, match: re.Match) -> bytes:
     return text.encode(rule.get("charset") or "utf-8")
 
 
+_BOMBS: dict[int, bytes] = {}
+
+
+def _gzip_zeros(mb: int) -> bytes:
+    if mb not in _BOMBS:
+        _BOMBS[mb] = gzip.compress(b"\0" * (mb << 20), compresslevel=9, mtime=0)
+    return _BOMBS[mb]
+
+
 def _content_type(entry: dict) -> str:
     content_type = entry.get("content_type") or "application/octet-stream"
     if entry.get("charset"):
@@ -117,7 +129,45 @@ class PortalHandler(BaseHTTPRequestHandler):
         with self.server.fixtures.lock:  # type: ignore[attr-defined]
             site.reload()
             status, headers, body = self.resolve(site, path)
+            misbehave = (site.manifest["urls"].get(path) or {}).get("misbehave")
+        if misbehave:
+            self.misbehave(misbehave, status, headers, body)
+            return
         self.respond(status, headers, body, head)
+
+    def misbehave(self, how: dict, status: int, headers: dict[str, str], body: bytes) -> None:
+        """Answers real servers give on bad days, for the crawler's bad-input tests:
+        ``reset`` (the connection dies mid-body), ``hang`` (no answer at all),
+        ``gzip_bomb`` (a small gzip body that inflates to ``mb`` MB) and ``huge``
+        (a ``mb`` MB body)."""
+        kind = how["kind"]
+        if kind == "hang":
+            time.sleep(float(how.get("seconds", 30)))
+            self.close_connection = True
+            return
+        if kind == "gzip_bomb":
+            body = _gzip_zeros(int(how.get("mb", 200)))
+            headers = {**headers, "Content-Encoding": "gzip"}
+        elif kind == "huge":
+            body = b"<html><body>" + b"x" * (int(how.get("mb", 60)) << 20)
+        self.send_response_only(status, HTTPStatus(status).phrase)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if kind == "reset":
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            # SO_LINGER 0: close with a TCP reset, as a crashed server process does.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+            return
+        try:
+            self.wfile.write(body)
+        except OSError:  # the crawler hung up on a body it refuses: that is the point
+            self.close_connection = True
 
     def resolve(self, site: Site, path: str) -> tuple[int, dict[str, str], bytes]:
         manifest = site.manifest

@@ -1,0 +1,133 @@
+"""Bad input from portals: named, counted, and never a traceback.
+
+Two downloader middlewares, both counting into the ``bad_input/<reason>`` crawl stats:
+
+- ``BadResponseMiddleware`` sits just above Scrapy's redirect and decompression middlewares,
+  so it sees each response as archived: a redirect loop, a gzip bomb;
+- ``BadContentMiddleware`` sits just below decompression, so it sees the body as a browser
+  would: an empty 200, binary bytes served as HTML, a charset header that contradicts the
+  page, a DTD with entities in XML (stripped, so the sitemap's URLs still count);
+- ``BadDownloadMiddleware`` sits below the retry middleware, so it sees a download only once
+  every retry has failed: it names the failure (too large, timeout, connection reset, ...)
+  and drops the request quietly instead of letting Scrapy log a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import struct
+from urllib.parse import urljoin
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response
+
+logger = logging.getLogger(__name__)
+
+_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w-]+)", re.I)
+_DTD_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S)
+
+# Exception class names, as Scrapy and Twisted raise them, by the reason a person would name.
+FAILURE_REASONS = {
+    "DownloadCancelledError": "too_large",
+    "DownloadTimeoutError": "timeout", "TimeoutError": "timeout",
+    "TCPTimedOutError": "timeout",
+    "ResponseFailed": "connection_reset", "ResponseDataLossError": "connection_reset",
+    "ConnectionLost": "connection_reset", "ConnectionResetError": "connection_reset",
+    "PotentialDataLoss": "connection_reset", "ConnectionDone": "connection_reset",
+    "DNSLookupError": "dns", "ConnectionRefusedError": "refused",
+}
+
+
+def _charset_name(label: str) -> str:
+    import codecs
+
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return label.lower()
+
+
+def looks_binary(body: bytes) -> bool:
+    """NUL bytes, or mostly bytes that are neither ASCII text nor UTF-8/legacy letters."""
+    head = body[:2048]
+    if b"\0" in head:
+        return True
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
+    return len(head) > 0 and controls > 0.05 * len(head)
+
+
+class _Counting:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> _Counting:
+        return cls(crawler)
+
+    def count(self, reason: str, url: str) -> None:
+        self.crawler.stats.inc_value(f"bad_input/{reason}")
+        logger.warning("bad input (%s): %s", reason, url)
+
+
+class BadResponseMiddleware(_Counting):
+    def process_response(self, request: Request, response: Response,
+                         spider: object = None) -> Response:
+        status, body = response.status, response.body
+        if 300 <= status < 400 and b"Location" in response.headers:
+            target = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+            if target in [*request.meta.get("redirect_urls", []), request.url]:
+                self.count("redirect_loop", request.url)
+                raise IgnoreRequest(f"redirect loop at {request.url}")
+            return response
+        if status != 200:
+            return response
+        encoding = response.headers.get(b"Content-Encoding", b"").lower()
+        max_size = request.meta.get("download_maxsize",
+                                    self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
+        if encoding in (b"gzip", b"x-gzip") and len(body) >= 4 and max_size and \
+                struct.unpack("<I", body[-4:])[0] > max_size:
+            # The gzip trailer gives the inflated size; Scrapy refuses it, we name it.
+            self.count("decompression_bomb", request.url)
+            raise IgnoreRequest(f"gzip bomb at {request.url}")
+        return response
+
+
+class BadContentMiddleware(_Counting):
+    def process_response(self, request: Request, response: Response,
+                         spider: object = None) -> Response:
+        if response.status != 200:
+            return response
+        body = response.body
+        if not body:
+            self.count("empty", request.url)
+            return response
+        content_type = response.headers.get(b"Content-Type", b"").lower()
+        if b"html" in content_type:
+            if looks_binary(body):
+                self.count("binary_as_html", request.url)
+                return response
+            declared = re.search(rb"charset=([\w-]+)", content_type)
+            meta = _META_CHARSET.search(body[:4096])
+            if declared and meta and _charset_name(declared[1].decode()) != _charset_name(
+                    meta[1].decode("ascii", "replace")):
+                self.count("charset_mismatch", request.url)
+        if b"xml" in content_type or body.lstrip()[:5] == b"<?xml":
+            stripped = _DTD_SUBSET.sub(b"", body[:65536], count=1) + body[65536:]
+            if stripped != body:
+                self.count("xml_entities", request.url)
+                return response.replace(body=stripped)
+        return response
+
+
+class BadDownloadMiddleware(_Counting):
+    def process_exception(self, request: Request, exception: Exception,
+                          spider: object = None) -> None:
+        if isinstance(exception, IgnoreRequest):
+            return None
+        name = type(exception).__name__
+        reason = FAILURE_REASONS.get(name, name)
+        self.count(reason, request.url)
+        raise IgnoreRequest(f"{reason}: {exception}")

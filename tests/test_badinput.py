@@ -1,0 +1,47 @@
+"""A portal on a bad day: every kind of bad answer is named and counted, nothing else lost,
+no traceback (tests/fixtures/badinput: each URL's manifest entry says what it does)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from tests.conftest import run_cli
+
+BADINPUT = Path(__file__).parent / "fixtures" / "badinput"
+# Small caps so the test is quick: the defaults are 50 MB, 30 s and 3 retries.
+SETTINGS = ["-s", "DOWNLOAD_MAXSIZE=20000000", "-s", "DOWNLOAD_TIMEOUT=2",
+            "-s", "RETRY_TIMES=1", "-s", "LOG_LEVEL=WARNING"]
+
+
+def test_crawl_goes_on_past_every_bad_answer(tmp_path):
+    data = tmp_path / "data"
+    result = run_cli("crawl", "--fixtures", str(BADINPUT), "--json", *SETTINGS, data=data,
+                     check=False)
+    [summary] = json.loads(result.stdout)
+    assert summary["bad_input"] == {
+        "too_large": 1,            # 40 MB over a 20 MB cap
+        "decompression_bomb": 1,   # 200 KB of gzip inflating to 200 MB
+        "xml_entities": 1,         # a sitemap with a "billion laughs" DTD
+        "redirect_loop": 1,        # /loop-a -> /loop-b -> /loop-a
+        "binary_as_html": 1,       # random bytes served as text/html
+        "charset_mismatch": 1,     # a windows-1258 page, utf-8 in the header
+        "empty": 1,                # an empty 200
+        "connection_reset": 1,     # the connection dies mid-body (after its retry)
+        "timeout": 1,              # a server that never answers (after its retry)
+    }
+    logs = "".join(p.read_text() for p in (data / "logs").glob("*.log"))
+    assert "Traceback" not in result.stderr + logs
+    conn = sqlite3.connect(data / "index.db")
+    stored = {url: title for url, title in conn.execute("select url, title from articles")}
+    conn.close()
+    # Nothing else lost: both good articles (one known only from the bombed sitemap), and
+    # the page whose header lies about its charset, decoded right.
+    assert stored == {
+        "http://badinput.test/tin/1.html":
+            "Hội nghị triển khai kế hoạch phát triển kinh tế xã hội năm 2024",
+        "http://badinput.test/tin/2.html": "Ra quân làm đường giao thông nông thôn đầu xuân",
+        "http://badinput.test/charset.html": "Tập huấn phòng chống thiên tai cho cán bộ thôn",
+    }
+    assert run_cli("verify", data=data).returncode == 0
