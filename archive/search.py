@@ -7,7 +7,10 @@ A query is parsed here, never handed to FTS5 as typed, so any text a user types 
 Ranking: articles that match the words exactly as typed (with their diacritics) come first,
 then those that match only once folded (that tier is not even searched when the exact tier
 fills the page). Inside a tier, a narrow query (fewer than ``candidates`` matches) is
-ranked by bm25 over all its matches, the title weighted above the body. A broad query is
+ranked by bm25 over all its matches, the title weighted above the body; when there are only
+a few matches of several words (a rare phrase of common syllables), bm25 is computed here
+from their text (``_rank_found``) rather than by FTS5, whose bm25() would scan every match
+of the whole index once more. A broad query is
 not: FTS5's bm25 counts every matching row of every phrase before it scores one, which is
 what makes plain FTS5 take seconds on common words at a million articles, and tells little
 when a word is in most articles anyway. Broad queries list title matches first, then the
@@ -16,6 +19,7 @@ other matches, newest first.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -36,6 +40,7 @@ from .vietnamese import (
 FTS_TABLE = "search_fts"
 TITLE_WEIGHT = 10.0
 CANDIDATES = 1000
+RANK_HERE = 100  # at most this many matches of several words are ranked by _rank_found
 SORTS = ("relevance", "newest", "oldest")
 
 
@@ -230,7 +235,9 @@ def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
             break  # the exact tier alone fills the page: fold-only matches come after it
         expr = query.fts(tier)
         found = _matches(db, expr, filters, candidates, scored=False)
-        if len(found) < candidates:  # narrow: bm25 over every match
+        if len(found) <= RANK_HERE and _words_in(query) > 1:  # a few, several words
+            ranked = _rank_found(db, query, tier, [r for r, _ in found])
+        elif len(found) < candidates:  # narrow, one word: bm25 over every match
             scores = dict(_matches(db, expr, filters, candidates, scored=True))
             ranked = sorted(scores, key=lambda r: (scores[r], -r))
         else:  # broad: title matches first, then body matches, newest first
@@ -242,6 +249,66 @@ def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
                 seen.add(rowid)
                 order.append(rowid)
     return order
+
+
+def _words_in(query: Query) -> int:
+    return sum(len(t.words) for t in query.terms)
+
+
+BM25_K1, BM25_B = 1.2, 0.75  # FTS5's bm25() constants
+
+
+def _rank_found(db: sqlite_utils.Database, query: Query, tier: str,
+                rowids: list[int]) -> list[int]:
+    """bm25 over a few matches already found, computed here from their text.
+
+    FTS5's bm25() first counts the matches of every phrase in the whole index; for a phrase
+    of common syllables that is a second full scan of their position lists (seconds at a
+    million articles) to rank a handful of rows. Here each term's document frequency is
+    counted among the matches (exact for one term; for several it underweights a term
+    that is also common outside them), the title weighted as in ``_matches``."""
+    if not rowids:
+        return []
+    total = db.execute("select max(rowid) from articles").fetchone()[0] or len(rowids)
+    marks = ", ".join("?" * len(rowids))
+    form = {}
+    for t in query.terms:
+        exact = not t.prefix and (tier == "exact" or tier == "marked" and t.marked)
+        form[id(t)] = (exact, [exact_word(w) if exact else fold_word(w) for w in t.words])
+    counts: dict[int, list[float]] = {}
+    lengths: dict[int, int] = {}
+    for rowid, title, summary, text in db.execute(
+            f"select rowid, title, summary, text from articles where rowid in ({marks})",
+            rowids):
+        fields = [words(title or ""), words("\n".join(x for x in (summary, text) if x))]
+        lengths[rowid] = sum(len(f) for f in fields)
+        forms = {exact: [[(exact_word if exact else fold_word)(w) for w in f] for f in fields]
+                 for exact in {e for e, _ in form.values()}}
+        tfs = []
+        for t in query.terms:
+            exact, wanted = form[id(t)]
+            tfs.append(sum(weight * _occurrences(seq, wanted, t.prefix) for weight, seq
+                           in zip((TITLE_WEIGHT, 1.0), forms[exact], strict=True)))
+        counts[rowid] = tfs
+    average = sum(lengths.values()) / len(lengths) or 1.0
+    idfs = []
+    for i in range(len(query.terms)):
+        n = sum(1 for tfs in counts.values() if tfs[i] > 0)
+        idfs.append(max(1e-6, math.log((total - n + 0.5) / (n + 0.5))))
+    score = {}
+    for rowid, tfs in counts.items():
+        norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[rowid] / average)
+        score[rowid] = sum(idf * tf * (BM25_K1 + 1) / (tf + norm)
+                           for idf, tf in zip(idfs, tfs, strict=True))
+    return sorted(score, key=lambda r: (-score[r], -r))
+
+
+def _occurrences(seq: list[str], wanted: list[str], prefix: bool) -> int:
+    if prefix:
+        return sum(1 for w in seq if w.startswith(wanted[0]))
+    n = len(wanted)
+    first = wanted[0]
+    return sum(1 for i, w in enumerate(seq) if w == first and seq[i:i + n] == wanted)
 
 
 def search(db: sqlite_utils.Database, text: str, *, filters: Filters | None = None,

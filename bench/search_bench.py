@@ -149,6 +149,9 @@ def main() -> None:
     parser.add_argument("--articles", type=int, default=1_000_000)
     parser.add_argument("--db", type=Path, default=Path("/tmp/search-bench.db"))
     parser.add_argument("--like-runs", type=int, default=2, help="LIKE scans per class")
+    parser.add_argument("--only-ours", action="store_true",
+                        help="time our search only: no baselines, no bm25 comparison (a quick "
+                        "re-measure on an archive already built)")
     args = parser.parse_args()
 
     if args.db.exists():
@@ -197,16 +200,19 @@ def main() -> None:
                 chosen = filters if filtered else None
                 ms, hits = timed(lambda q=q, f=chosen: search(db, q, filters=f, limit=20))
                 ours.append(ms)
+                if args.only_ours:
+                    continue
                 theirs.append(timed(plain, q, filtered)[0])
                 mine = [h["id"] for h in hits]
                 best = full_bm25(q, filtered)
                 if best:
                     overlap.append(len(set(mine) & set(best)) / len(best))
-            likes = [timed(like, q)[0] for q in queries[:args.like_runs]] if not filtered \
-                else []
+            likes = [timed(like, q)[0] for q in queries[:args.like_runs]] \
+                if not filtered and not args.only_ours else []
+            plain_ms = (f"{pct(theirs, .5):>10.0f} / {pct(theirs, .95):<8.0f}" if theirs
+                        else f"{'-':>10}   {'':<8}")
             print(f"{name:<20}{'yes' if filtered else 'no':<9}"
-                  f"{pct(ours, .5):>8.0f} / {pct(ours, .95):<7.0f}"
-                  f"{pct(theirs, .5):>10.0f} / {pct(theirs, .95):<8.0f}"
+                  f"{pct(ours, .5):>8.0f} / {pct(ours, .95):<7.0f}{plain_ms}"
                   f"{(f'{pct(likes, .5):,.0f}' if likes else '-'):>13}"
                   f"{(f'{statistics.mean(overlap):.0%}' if overlap else '-'):>14}")
     ours_size = table_bytes(conn, FTS_TABLE)

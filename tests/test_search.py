@@ -115,6 +115,17 @@ def test_title_weighs_more_than_body(archive):
     assert urls(data, "thuy loi") == [in_title, in_body]
 
 
+def test_phrase_ranking_weighs_title_and_repeats(archive):
+    # A few matches of several words are ranked by archive.search._rank_found, not bm25().
+    data, db = archive
+    once = add(db, 1, "Hội nghị tổng kết", text="Xây dựng nông thôn mới. " + PARA * 3)
+    in_title = add(db, 2, "Xây dựng nông thôn mới ở xã", text=PARA * 3)
+    twice = add(db, 3, "Hội nghị sơ kết", text="Nông thôn mới, nông thôn mới. " + PARA * 3)
+    words_only = add(db, 4, "Nông dân mới ra thôn", text=PARA)
+    assert urls(data, '"nong thon moi"') == [in_title, twice, once]
+    assert urls(data, "nông thôn mới")[0] in (in_title, words_only)  # both: title hits
+
+
 @pytest.mark.parametrize("query", ["Covid-19", "KT-XH", "5K + Vắc-xin", '"nông thôn',
                                    "AND", "NEAR(", "a OR", "OR", "(", "^x", "title_f:x",
                                    "*", "", "-", "- -x", "''", "NOT x", "x AND NOT"])
