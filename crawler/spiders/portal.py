@@ -99,6 +99,7 @@ class PortalSpider(scrapy.Spider):
         self.known: dict[str, dict[str, Any]] = {}  # stored article URL -> its last capture
         self.article_shapes: set[str] = set()  # URL shapes of the articles found
         self.page_links: dict[str, Counter[str]] = {}  # record id -> shapes it links to
+        self.skipped_urls: set[str] = set()
 
     async def start(self) -> Any:
         session = ArchiveSession.for_crawler(self.crawler)
@@ -148,8 +149,11 @@ class PortalSpider(scrapy.Spider):
 
     # -- following links -------------------------------------------------------------------
 
-    def skip(self, reason: str) -> None:
-        self.crawler.stats.inc_value(f"discovery/skipped/{reason}")
+    def skip(self, reason: str, url: str) -> None:
+        """Count ``url`` as left out for ``reason``, once however often it is linked."""
+        if url not in self.skipped_urls:
+            self.skipped_urls.add(url)
+            self.crawler.stats.inc_value(f"discovery/skipped/{reason}")
 
     def follow(self, url: str, *, attachment: bool = False) -> scrapy.Request | None:
         """A request for ``url`` if it belongs to the portal and is worth fetching."""
@@ -164,29 +168,29 @@ class PortalSpider(scrapy.Spider):
         if raw != url:
             self.aliases[url].add(raw)
         if len(url) > self.max_url_length:
-            self.skip("long_url")
+            self.skip("long_url", url)
             return None
         if len(urlsplit(url).query.split("&")) > self.max_parameters:
-            self.skip("too_many_parameters")
+            self.skip("too_many_parameters", url)
             return None
         shape = url_shape(url)
         if DATE_IN_URL.search(urlsplit(url).query + urlsplit(url).path):
             if self.shape_counts["date:" + shape] >= self.date_url_limit:
-                self.skip("calendar")
+                self.skip("calendar", url)
                 return None
             self.shape_counts["date:" + shape] += 1
         if self.shape_counts[shape] >= self.shape_limit:
-            self.skip("url_shape_limit")
+            self.skip("url_shape_limit", url)
             return None
         self.shape_counts[shape] += 1
         headers: dict[str, str] = {}
         if url in self.known:
             headers = validators(self.warc_dir, self.known[url])
             if not headers:
-                self.skip("known_article")
+                self.skip("known_article", url)
                 return None
         if self.pages_requested >= self.max_pages:
-            self.skip("max_pages")
+            self.skip("max_pages", url)
             return None
         self.pages_requested += 1
         if ext in DOCUMENT_EXTENSIONS:
