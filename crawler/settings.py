@@ -28,6 +28,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30  # seconds
 RETRY_TIMES = 3  # a 500 that heals on the next try is common on these portals
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+BACKOFF_FIRST_DELAY = 2.0  # seconds: a host's delay after its first failure, doubled after each
+BACKOFF_MAX_DELAY = 600.0  # seconds: the longest wait, Retry-After included
 DOWNLOAD_MAXSIZE = 50 * 1024**2  # bytes: larger responses are dropped and counted
 DOWNLOAD_WARNSIZE = 10 * 1024**2  # bytes
 
@@ -53,6 +55,8 @@ PORTAL_PROXY = None
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.crawldelay.CrawlDelayMiddleware": 110,
+    # Above the retry middleware (550): makes its resends wait (Retry-After, backoff).
+    "crawler.middlewares.backoff.BackoffMiddleware": 560,
     # Below the retry middleware (550): names a download that failed for good, quietly.
     "crawler.middlewares.badinput.BadDownloadMiddleware": 540,
     # Below decompression (590): sees the body as a browser would.

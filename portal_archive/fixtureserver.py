@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import re
 import socket
 import struct
@@ -120,6 +121,11 @@ class PortalHandler(BaseHTTPRequestHandler):
         path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         if not target.scheme:
             path = self.path
+        request_log = self.server.request_log  # type: ignore[attr-defined]
+        if request_log:
+            # When each request arrived: what politeness tests measure.
+            with self.server.fixtures.lock, open(request_log, "a") as fh:  # type: ignore[attr-defined]
+                fh.write(f"{time.time():.6f} {host} {path}\n")
         site = self.server.fixtures.sites.get(host)  # type: ignore[attr-defined]
         if site is None:
             # What a proxy answers when the name does not resolve.
@@ -188,7 +194,8 @@ class PortalHandler(BaseHTTPRequestHandler):
         if served < entry.get("fail_first_n", 0):
             site.failures[path] = served + 1
             body = site.read(entry["fail_file"]) if entry.get("fail_file") else b""
-            return entry.get("fail_status", 500), {"Content-Type": "text/html; charset=utf-8"}, body
+            headers = {"Content-Type": "text/html; charset=utf-8", **entry.get("fail_headers", {})}
+            return entry.get("fail_status", 500), headers, body
 
         headers = {"Content-Type": _content_type(entry)}
         headers.update(entry.get("headers") or {})
@@ -238,6 +245,7 @@ def make_server(root: Path, port: int = 0, *, verbose: bool = False) -> Threadin
     server.daemon_threads = True
     server.fixtures = FixtureIndex(Path(root))  # type: ignore[attr-defined]
     server.verbose = verbose  # type: ignore[attr-defined]
+    server.request_log = os.environ.get("PORTAL_ARCHIVE_FIXTURE_LOG")  # type: ignore[attr-defined]
     return server
 
 

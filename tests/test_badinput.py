@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import FIXTURES, run_cli
 
 BADINPUT = Path(__file__).parent / "fixtures" / "badinput"
 # Small caps so the test is quick: the defaults are 50 MB, 30 s and 3 retries.
@@ -45,3 +46,30 @@ def test_crawl_goes_on_past_every_bad_answer(tmp_path):
         "http://badinput.test/charset.html": "Tập huấn phòng chống thiên tai cho cán bộ thôn",
     }
     assert run_cli("verify", data=data).returncode == 0
+
+
+def test_retry_after_is_waited_for(tmp_path):
+    data = tmp_path / "data"
+    run_cli("crawl", "--fixtures", str(BADINPUT), *SETTINGS, data=data, check=False)
+    conn = sqlite3.connect(data / "index.db")
+    answers = conn.execute("select status, time from captures where url like '%/busy.html' "
+                           "order by time").fetchall()
+    conn.close()
+    assert [status for status, _ in answers] == [429, 200]
+    (_, busy), (_, served) = answers
+    waited = (datetime.fromisoformat(served) - datetime.fromisoformat(busy)).total_seconds()
+    assert waited >= 1.0  # the server said Retry-After: 1
+
+
+def test_crawl_delay_is_kept_between_requests(tmp_path, monkeypatch):
+    # baonghean's robots.txt asks for Crawl-delay: 10; ROBOTSTXT_CRAWL_DELAY_MAX caps it at
+    # 0.3 s here, and the fixture server logs when each request arrives.
+    arrivals = tmp_path / "arrivals.log"
+    monkeypatch.setenv("PORTAL_ARCHIVE_FIXTURE_LOG", str(arrivals))
+    run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "baonghean",
+            "-s", "ROBOTSTXT_CRAWL_DELAY_MAX=0.3", "-s", "LOG_LEVEL=WARNING",
+            data=tmp_path / "data")
+    times = [float(line.split()[0]) for line in arrivals.read_text().splitlines()
+             if "robots.txt" not in line]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) > 20 and min(gaps) >= 0.3 - 0.005
