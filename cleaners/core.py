@@ -119,8 +119,9 @@ def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
 
     ``date_hints`` are dates the crawl saw for this URL elsewhere, by source ("sitemap":
     its ``lastmod``, "listing": the date printed next to the link): they give a yearless
-    dateline its year, and are the date of last resort.  Never raises on bad input:
-    undecodable or binary bytes give None.
+    dateline its year, never a date to a page that prints none (contact pages and org
+    charts are in sitemaps too).  Never raises on bad input: undecodable or binary bytes
+    give None.
     """
     try:
         parsed = parse(body, headers)
@@ -547,10 +548,6 @@ class _Extraction:
         v = dates.from_url(self.url)
         if v:
             return v, "url", self.url
-        for source in ("listing", "sitemap"):
-            raw = self.date_hints.get(source)
-            if raw:
-                return dates.parse_iso(raw), source, raw
         return None, None, None
 
     def _closing_dateline(self, after: list[Block]) -> tuple[str | None, str | None]:

@@ -37,6 +37,20 @@ def run_cli(*args: str, data: Path | None = None, check: bool = True,
     return proc
 
 
+def read_terminal(fd: int) -> bytes:
+    """Everything a child wrote to the pseudo-terminal ``fd`` until it closed it."""
+    output = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    return output
+
+
 @pytest.fixture(scope="session")
 def portal_server():
     """The bundled fixture portals served on 127.0.0.1, as a proxy that routes by host."""

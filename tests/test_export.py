@@ -17,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.export import FIELDS, ExportError, Filters, export
 from archive.index import open_index
-from tests.conftest import run_cli
+from tests.conftest import read_terminal, run_cli
 
 
 def articles_in_index(data: Path) -> dict[str, dict]:
@@ -251,15 +251,7 @@ def test_export_shows_progress_on_a_terminal(crawled_archive, tmp_path):
         os.environ["PORTAL_ARCHIVE_DATA"] = str(crawled_archive)
         os.execv(sys.executable, [sys.executable, "-m", "portal_archive.cli", "export",
                                   "--format", "jsonl", "--output", str(tmp_path / "tty")])
-    output = b""
-    while True:
-        try:
-            chunk = os.read(fd, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        output += chunk
+    output = read_terminal(fd)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     total = len(articles_in_index(crawled_archive))

@@ -7,7 +7,7 @@ import pty
 import subprocess
 import sys
 
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, read_terminal
 
 
 def test_a_crawl_on_a_terminal_shows_live_progress(tmp_path):
@@ -17,15 +17,7 @@ def test_a_crawl_on_a_terminal_shows_live_progress(tmp_path):
          "--fixtures", str(FIXTURES), "--portal", "vinhbao-hp", "-s", "PROGRESS_INTERVAL=0.2"],
         stdout=subprocess.PIPE, stderr=slave, text=True)
     os.close(slave)
-    screen = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        screen += chunk
+    screen = read_terminal(master)
     proc.wait(timeout=120)
     os.close(master)
     stdout = proc.stdout.read()

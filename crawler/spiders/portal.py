@@ -100,9 +100,6 @@ class PortalSpider(scrapy.Spider):
         self.article_shapes: set[str] = set()  # URL shapes of the articles found
         self.page_links: dict[str, Counter[str]] = {}  # record id -> shapes it links to
         self.skipped_urls: set[str] = set()
-        # URL -> dates seen for it before fetching it ({"sitemap": lastmod, "listing": ...}):
-        # the cleaners use them when the page itself prints no year, or no date.
-        self.date_hints: defaultdict[str, dict[str, str]] = defaultdict(dict)
 
     async def start(self) -> Any:
         session = ArchiveSession.for_crawler(self.crawler)
@@ -239,10 +236,7 @@ class PortalSpider(scrapy.Spider):
         first_crawl = not self.known
         if first_crawl:
             self.template.learn(response.body, response.url, headers)
-        hints = self.date_hints.get(response.url) or self.date_hints.get(
-            clean_url(response.request.url)) if response.request else None
-        article = cleaners.extract(response.body, response.url, headers, template=self.template,
-                                   date_hints=hints)
+        article = cleaners.extract(response.body, response.url, headers, template=self.template)
         if article is not None and not first_crawl:
             self.template.learn(response.body, response.url, headers)
         if record:
@@ -302,12 +296,7 @@ class PortalSpider(scrapy.Spider):
         kind = "feed"
         try:
             sitemap = Sitemap(response.body)  # lxml without entity resolution: no XML bombs
-            entries = [entry for entry in sitemap if entry.get("loc")]
-            urls = [entry["loc"] for entry in entries]
-            for entry in entries:
-                if entry.get("lastmod"):
-                    loc = clean_url(urljoin(response.url, entry["loc"].strip()))
-                    self.date_hints[loc]["sitemap"] = entry["lastmod"].strip()
+            urls = [entry["loc"] for entry in sitemap if entry.get("loc")]
             kind = "sitemap"
         except Exception:  # noqa: BLE001 - not a sitemap: try it as a feed
             pass
