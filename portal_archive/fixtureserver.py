@@ -136,6 +136,9 @@ class PortalHandler(BaseHTTPRequestHandler):
             site.reload()
             status, headers, body = self.resolve(site, path)
             misbehave = (site.manifest["urls"].get(path) or {}).get("misbehave")
+        if self.server.latency:  # type: ignore[attr-defined]
+            # A remote portal's round trip, for the crawl benchmark (bench/crawl_bench.py).
+            time.sleep(self.server.latency)  # type: ignore[attr-defined]
         if misbehave:
             self.misbehave(misbehave, status, headers, body)
             return
@@ -239,12 +242,18 @@ class PortalHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
-def make_server(root: Path, port: int = 0, *, verbose: bool = False) -> ThreadingHTTPServer:
-    """Build (not start) a server for the fixture directory ``root`` on 127.0.0.1."""
+def make_server(
+    root: Path, port: int = 0, *, verbose: bool = False, latency: float = 0.0
+) -> ThreadingHTTPServer:
+    """Build (not start) a server for the fixture directory ``root`` on 127.0.0.1.
+
+    ``latency`` (seconds) is added before every answer, as a remote portal's round trip would.
+    """
     server = ThreadingHTTPServer(("127.0.0.1", port), PortalHandler)
     server.daemon_threads = True
     server.fixtures = FixtureIndex(Path(root))  # type: ignore[attr-defined]
     server.verbose = verbose  # type: ignore[attr-defined]
+    server.latency = latency  # type: ignore[attr-defined]
     server.request_log = os.environ.get("PORTAL_ARCHIVE_FIXTURE_LOG")  # type: ignore[attr-defined]
     return server
 
@@ -287,8 +296,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("root", type=Path, help="fixture directory (with index.json)")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: free)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    parser.add_argument("--latency", type=float, default=0.0,
+                        help="seconds added before every answer (benchmarks; default: 0)")
     args = parser.parse_args(argv)
-    server = make_server(args.root, args.port, verbose=args.verbose)
+    server = make_server(args.root, args.port, verbose=args.verbose, latency=args.latency)
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
         server.serve_forever()
