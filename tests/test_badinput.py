@@ -71,7 +71,8 @@ def test_retry_after_is_waited_for(bad_crawl):
     assert answers == [(429,), (200,)]
     arrivals = [float(line.split()[0]) for line in
                 (data / "arrivals.log").read_text().splitlines() if "/busy.html" in line]
-    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 1.0  # Retry-After: 1
+    # Retry-After: 1 (arrival times are logged by a server thread: 10 ms of slack)
+    assert len(arrivals) == 2 and arrivals[1] - arrivals[0] >= 1.0 - 0.01
 
 
 def test_crawl_delay_is_kept_between_requests(tmp_path, monkeypatch):

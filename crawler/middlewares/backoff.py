@@ -69,6 +69,9 @@ class BackoffMiddleware:
         status = response.status
         if status in (429, 503) and b"Retry-After" in response.headers:
             seconds = retry_after_seconds(response.headers[b"Retry-After"].decode("latin-1"))
+            if seconds is not None:
+                # Slot delays run from when a request was sent; Retry-After from the answer.
+                seconds += request.meta.get("download_latency", 0.0)
             self.back_off(request, seconds, f"HTTP {status} with Retry-After")
         elif status in self.codes:
             self.back_off(request, None, f"HTTP {status}")
