@@ -159,7 +159,7 @@ def test_a_host_that_no_longer_resolves_is_a_liveness_alarm(portal):
     index = json.loads((site.root / "index.json").read_text(encoding="utf-8"))
     for item in index["portals"]:
         if item["portal_id"] == PORTAL:
-            item["base_url"] = "http://gone.invalid"
+            item["base_url"] = "http://gone.test"  # a host the loopback server does not know
     (site.root / "index.json").write_text(json.dumps(index), encoding="utf-8")
     code, stderr = site.crawl(data, "HEALTH_DEAD_RUNS=1")
     assert code == EXIT_ALARM

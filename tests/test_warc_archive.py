@@ -51,7 +51,7 @@ GOLDEN_REVISIT = (
     b"WARC-Refers-To: <urn:uuid:00000000-0000-0000-0000-000000000001>\r\n"
     b"WARC-Type: revisit\r\nWARC-Record-ID: <urn:uuid:00000000-0000-0000-0000-000000000003>\r\n"
     b"WARC-Target-URI: http://p.test/tin/1.html\r\n"
-    b"WARC-Profile: http://netpreserve.org/warc/1.1/revisit/identical-payload-digest\r\n"
+    b"WARC-Profile: " + RecordBuilder.REVISIT_PROFILE_1_1.encode() + b"\r\n"
     b"WARC-Refers-To-Target-URI: http://p.test/tin/1.html\r\n"
     b"WARC-Refers-To-Date: 2025-03-05T01:02:03.000004Z\r\n"
     b"WARC-Payload-Digest: sha1:47VOM36QFS7WN6YNDZX2SXU5MALSW6HH\r\n"
