@@ -114,17 +114,19 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None
 def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
             template: HostTemplate | None = None, family_rules: bool = True,
             options: Options | None = None,
-            date_hints: Mapping[str, str] | None = None) -> Article | None:
+            date_hints: Mapping[str, str] | None = None,
+            parsed: tuple[html.HtmlElement, str, str | None] | None = None) -> Article | None:
     """Extract the article of one archived page, or None when the page is not an article.
 
     ``date_hints`` are dates the crawl saw for this URL elsewhere, by source ("sitemap":
     its ``lastmod``, "listing": the date printed next to the link): they give a yearless
     dateline its year, never a date to a page that prints none (contact pages and org
     charts are in sitemaps too).  Never raises on bad input: undecodable or binary bytes
-    give None.
+    give None. ``parsed`` is what :func:`parse` gave for ``body``, when the caller parsed it
+    already (a crawler that also learns the host's template from the page).
     """
     try:
-        parsed = parse(body, headers)
+        parsed = parsed or parse(body, headers)
         if parsed is None:
             return None
         tree, encoding, conversion = parsed

@@ -234,11 +234,15 @@ class PortalSpider(scrapy.Spider):
         # A recrawl fetches listings again but few articles: it teaches only its new articles,
         # or the template would drift towards listings with every run.
         first_crawl = not self.known
-        if first_crawl:
-            self.template.learn(response.body, response.url, headers)
-        article = cleaners.extract(response.body, response.url, headers, template=self.template)
-        if article is not None and not first_crawl:
-            self.template.learn(response.body, response.url, headers)
+        parsed = cleaners.parse(response.body, headers)  # once, for the template and extract
+        article = None
+        if parsed is not None:
+            if first_crawl:
+                self.template.learn(parsed[0], response.url)
+            article = cleaners.extract(response.body, response.url, headers,
+                                       template=self.template, parsed=parsed)
+            if article is not None and not first_crawl:
+                self.template.learn(parsed[0], response.url)
         if record:
             page_type = "article" if article else self.page_type(response)
             session.set_page_type(record.record_id, page_type)
