@@ -94,10 +94,6 @@ class Summary:
         self.per_year[(record["published"] or "undated")[:4]] += 1
 
 
-def fold(text: str | None) -> str:
-    return unicodedata.normalize("NFC", text or "").strip().casefold()
-
-
 def match_clause(text: str) -> tuple[str, list[Any]]:
     """SQL restricting ``articles a`` to those a search for ``text`` finds (diacritics
     ignored): the one place the export depends on the search module."""
@@ -119,14 +115,6 @@ def _date_bound(value: str, *, end: bool) -> str:
     return value + "\uffff" if end else value
 
 
-def portals_in_province(db: sqlite_utils.Database, province: str) -> list[str]:
-    """Ids of the portals whose province, before or after the 2025 reform, is ``province``."""
-    wanted = {fold(province), fold(units.short_name(province))}
-    return [row["id"] for row in db.query("select id, province from portals")
-            if fold(row["province"]) in wanted
-            or fold(units.province_2025(row["province"])) in wanted]
-
-
 def selection(db: sqlite_utils.Database, filters: Filters, *, dedup: bool) -> tuple[str, list]:
     """The SQL ``from ... where`` selecting the exported articles, and its parameters."""
     where, params = ["1"], []
@@ -136,7 +124,7 @@ def selection(db: sqlite_utils.Database, filters: Filters, *, dedup: bool) -> tu
         params += clause_params
     portals = list(filters.portals)
     if filters.province:
-        in_province = portals_in_province(db, filters.province)
+        in_province = units.portals_in_province(db, filters.province)
         portals = [p for p in portals if p in in_province] if portals else in_province
         if not portals:
             portals = ["\x00no portal\x00"]  # nothing matches, as the user asked

@@ -172,14 +172,9 @@ class Filters:
         portal knew it, or of a pre-2025 province merged into it in 2025."""
         if not self.province or self.province_portals is not None:
             return self
-        from .units import province_2025, short_name
+        from .units import portals_in_province
 
-        wanted = fold_word(short_name(self.province))
-        portals = [row["id"] for row in db.query("select id, province from portals")
-                   if row["province"] and wanted in (
-                       fold_word(short_name(row["province"])),
-                       fold_word(province_2025(row["province"]) or ""))]
-        return replace(self, province_portals=portals)
+        return replace(self, province_portals=portals_in_province(db, self.province))
 
     def sql(self) -> tuple[str, list[Any]]:
         clauses, params = [], []

@@ -13,6 +13,10 @@ import re
 import unicodedata
 from functools import lru_cache
 
+import sqlite_utils
+
+from archive.vietnamese import fold_word
+
 # The package names units with their type; portals and analysts name provinces without it.
 UNIT_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+", re.IGNORECASE)
 
@@ -42,3 +46,12 @@ def province_2025(province: str | None) -> str | None:
     if new_key is None:
         return None
     return short_name(parse_address(new_key, mode=ParseMode.FROM_2025, level=1).province)
+
+
+def portals_in_province(db: sqlite_utils.Database, province: str) -> list[str]:
+    """Ids of the portals whose province, as the portal knew it or the one it joined in 2025,
+    is ``province`` (with or without its unit type and diacritics)."""
+    wanted = fold_word(short_name(province))
+    return [row["id"] for row in db.query("select id, province from portals")
+            if row["province"] and wanted in (fold_word(short_name(row["province"])),
+                                              fold_word(province_2025(row["province"]) or ""))]
