@@ -293,8 +293,8 @@ CLEANING = (
     "cleaners: the page is decoded the WHATWG way (windows-1258, NFD and legacy TCVN3/VNI "
     "fonts come out as Unicode NFC), the article box is found by text density, and portal "
     "chrome (menus, visit counters, 'Tin khác' lists, tickers, share bars, header clocks) is "
-    "dropped by wording, class names and what repeats across a portal's pages; trafilatura "
-    "is the fallback. Dates, authors and categories are read from the page (date_source says "
+    "dropped by wording, class names and what repeats across a portal's pages. Dates, "
+    "authors and categories are read from the page (date_source says "
     "where). All text is Unicode NFC."
 )
 KNOWN_LIMITS = [

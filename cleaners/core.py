@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from lxml import etree, html
 
@@ -626,8 +626,3 @@ def _ld_items(data: object) -> list[dict]:
             items += [d for item in data["@graph"] for d in _ld_items(item)]
         return items
     return []
-
-
-def host_of(url: str) -> str:
-    """Lower-cased host name of ``url`` (the template key)."""
-    return (urlsplit(url).hostname or "").lower()

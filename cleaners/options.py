@@ -23,7 +23,6 @@ class Options:
     template_share: float = 0.5
     template_min_pages: int = 3
     require_date: bool = True
-    trafilatura_fallback: bool = True
 
     @classmethod
     def from_config(cls, path: str | Path | None = None) -> Options:

@@ -31,7 +31,6 @@ class TxtWriter:
                        newline="")
         self.index = csv.writer(self.fh, lineterminator="\r\n")
         self.index.writerow(["path", *FIELDS])
-        self.files = 0
 
     def path_for(self, record: dict[str, Any]) -> Path:
         year = (record["published"] or "")[:4]
@@ -56,7 +55,6 @@ class TxtWriter:
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         relative = path.relative_to(self.output).as_posix()
         self.index.writerow([relative, *csv_row(record)])
-        self.files += 1
 
     def close(self) -> list[str]:
         self.fh.close()
