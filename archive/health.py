@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-from archive import index
+from archive import index, runs
 
 # Words of parked domains, hosting placeholders and "site closed" notices (English, Vietnamese).
 PARKED_WORDS = re.compile(
@@ -83,9 +83,7 @@ def evaluate(db: sqlite_utils.Database, portal: str, base_url: str, *,
              now: datetime | None = None, thresholds: Thresholds | None = None) -> list[Alarm]:
     """The alarms of ``portal`` after its latest run."""
     limits = thresholds or Thresholds()
-    history = list(db.query(
-        "select * from runs where portals = ? and ended is not null order by id desc limit ?",
-        [portal, max(limits.dead_runs, 2)]))
+    history = runs.portal_history(db, portal, max(limits.dead_runs, 2))
     if not history:
         return []
     reasons = [("liveness", r) for r in liveness(history, base_url, limits)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
 
 VN_TZ = timezone(timedelta(hours=7))
 
@@ -70,6 +71,7 @@ def parse_iso(value: str) -> str | None:
     return fmt(y, mo, d, hh, mi, ss)
 
 
+@lru_cache(maxsize=4096)  # the same lines are tried as headline, dateline and body
 def parse_text(text: str) -> str | None:
     """The first full date (with its time when printed next to it) in a visible line."""
     found = []
