@@ -117,8 +117,9 @@ class PortalSpider(scrapy.Spider):
         self.warc_dir = session.warc.directory
         if not self.full:
             self.known = known_articles(session.db, self.portal.id)
-        for url in self.start_urls:
-            yield scrapy.Request(clean_url(url), callback=self.parse)
+        self.home_urls = {clean_url(u): None for u in self.start_urls}  # ordered set
+        for url in self.home_urls:
+            yield scrapy.Request(url, callback=self.parse)
         if settings.getbool("PORTAL_SITEMAPS"):
             robots = urljoin(self.portal.base_url, "/robots.txt")
             yield scrapy.Request(robots, callback=self.parse_robots, dont_filter=True,
@@ -185,7 +186,10 @@ class PortalSpider(scrapy.Spider):
         self.shape_counts[shape] += 1
         headers: dict[str, str] = {}
         if url in self.known:
-            headers = validators(self.warc_dir, self.known[url])
+            known = self.known[url]
+            if "validators" not in known:  # listings link an article many times: read once
+                known["validators"] = validators(self.warc_dir, known)
+            headers = known["validators"]
             if not headers:
                 self.skip("known_article", url)
                 return None
@@ -224,7 +228,8 @@ class PortalSpider(scrapy.Spider):
                 b"<?xml", b"<rss ", b"<urls", b"<feed"):
             yield from self.parse_feed(response)
             return
-        for url in self.links(response):
+        links = list(self.links(response))
+        for url in links:
             request = self.follow(url)
             if request is not None:
                 yield request
@@ -248,7 +253,7 @@ class PortalSpider(scrapy.Spider):
             session.set_page_type(record.record_id, page_type)
             if page_type == "page":
                 self.page_links[record.record_id] = Counter(
-                    link_shape(clean_url(u)) for u in set(self.links(response)))
+                    link_shape(clean_url(u)) for u in set(links))
         if article is None:
             return
         self.article_shapes.add(link_shape(clean_url(response.url)))
@@ -274,7 +279,7 @@ class PortalSpider(scrapy.Spider):
     def page_type(self, response: TextResponse) -> str:
         """What a page that holds no article is, from its URL and its links."""
         url = response.url
-        if clean_url(url) in {clean_url(u) for u in self.start_urls}:
+        if clean_url(url) in self.home_urls:
             return "home"
         if DATE_IN_URL.search(url):
             return "calendar"
