@@ -16,7 +16,7 @@ from archive.warcfiles import (
     digest_problems,
     iter_members,
     parse_record,
-    read_member,
+    read_record,
     warc_files,
 )
 
@@ -104,11 +104,9 @@ def _check_pointers(data_dir: Path, report: Report) -> None:
         for row in db.query(sql):
             report.pointers += 1
             where = f"{kind} {row.get('record_id') or row.get('url')}"
-            path = warc_dir / row["warc_file"]
-            if not path.exists() and (warc_dir / (row["warc_file"] + OPEN_SUFFIX)).exists():
-                path = warc_dir / (row["warc_file"] + OPEN_SUFFIX)
             try:
-                record = parse_record(read_member(path, row["warc_offset"], row["warc_length"]))
+                record = read_record(warc_dir, row["warc_file"], row["warc_offset"],
+                                     row["warc_length"])
             except Exception as e:  # a damaged file is a finding, not a crash
                 report.problems.append(f"{where}: pointer {row['warc_file']}@"
                                        f"{row['warc_offset']} does not resolve ({e})")

@@ -129,10 +129,15 @@ def read_member(path: Path, offset: int, length: int) -> bytes:
     return data
 
 
-def read_record(warc_dir: Path, warc_file: str, offset: int, length: int) -> ArcWarcRecord:
-    """The record a pointer of the index points at, its payload decoded from
-    ``Content-Encoding`` (gzip, deflate) as the server sent it."""
+def warc_path(warc_dir: Path, warc_file: str) -> Path:
+    """Where the index's ``warc_file`` is: under its name, or still ``.open`` if the crawl
+    writing it has not closed it (or was killed)."""
     path = warc_dir / warc_file
     if not path.exists() and (warc_dir / (warc_file + OPEN_SUFFIX)).exists():
-        path = warc_dir / (warc_file + OPEN_SUFFIX)
-    return parse_record(read_member(path, offset, length))
+        return warc_dir / (warc_file + OPEN_SUFFIX)
+    return path
+
+
+def read_record(warc_dir: Path, warc_file: str, offset: int, length: int) -> ArcWarcRecord:
+    """The record a pointer of the index points at (its raw payload read)."""
+    return parse_record(read_member(warc_path(warc_dir, warc_file), offset, length))

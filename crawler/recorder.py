@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,7 +16,7 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
-from archive import index, runs
+from archive import runs
 from cleaners import HostTemplate
 from crawler.session import ArchiveSession
 
@@ -58,14 +57,9 @@ class RunRecorder:
             kinds = [k for k in errors
                      if not k.startswith("http_") and k not in runs.NOT_FAILURES]
             home["home_error"] = ", ".join(kinds) or "no response"
-        session = ArchiveSession.for_crawler(self.crawler)
-        db = index.open_index(Path(self.crawler.settings["ARCHIVE_DATA_DIR"]) / "index.db")
-        try:
-            runs.record_crawl(db, session.run_id, job=self.job, full=self.full,
-                              pages=stats.get("downloader/response_count", 0),
-                              errors=errors, **home)
-        finally:
-            db.close()
+        session = ArchiveSession.for_crawler(self.crawler)  # still open: it closes after us
+        runs.record_crawl(session.db, session.run_id, job=self.job, full=self.full,
+                          pages=stats.get("downloader/response_count", 0), errors=errors, **home)
 
 
 def template_match(template: HostTemplate | None, response: Response) -> float | None:

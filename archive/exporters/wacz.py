@@ -23,6 +23,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.export import ExportError
 from archive.exporters.tabular import JsonlWriter
+from archive.warcfiles import warc_files
 
 WORK_DIR = ".wacz-build"  # inside the output, removed once the package is written
 
@@ -64,7 +65,7 @@ class WaczWriter:
             missing -= self._copy_from(name, warc, pages, missing)
             scanned.add(name)
         # A conversion record lands in the next file when the WARC rotated in between.
-        for path in sorted(self.warc_dir.glob("*.warc.gz")):
+        for path in warc_files(self.warc_dir):
             if not missing:
                 break
             if path.name not in scanned:

@@ -30,7 +30,7 @@ from scrapy.utils.sitemap import Sitemap
 
 import cleaners
 from archive import index
-from archive.warc import OPEN_SUFFIX
+from archive.warcfiles import warc_path
 from crawler.registry import Portal, RegistryError, load_registry
 from crawler.session import ArchiveSession
 from crawler.urls import ParameterOrder, clean_url
@@ -366,11 +366,8 @@ def validators(warc_dir: Path, capture: dict[str, Any]) -> dict[str, str]:
     """
     if not capture.get("warc_file"):
         return {}
-    path = warc_dir / capture["warc_file"]
-    if not path.exists():
-        path = path.with_name(path.name + OPEN_SUFFIX)
     try:
-        with open(path, "rb") as fh:
+        with open(warc_path(warc_dir, capture["warc_file"]), "rb") as fh:
             fh.seek(capture["warc_offset"])
             head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(fh.read(32768), 32768)
     except (OSError, zlib.error):

@@ -163,11 +163,12 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
         portal-archive verify --repair      # after a crash or a kill -9
     """
     from archive.verify import verify
+    from archive.warcfiles import warc_files
 
     data: Path = ctx.obj["data"]
     if not (data / "warc").is_dir():
         raise click.ClickException(f"no archive at {data} (no warc/ directory)")
-    total = sum(p.stat().st_size for p in (data / "warc").glob("*.warc.gz*"))
+    total = sum(p.stat().st_size for p in warc_files(data / "warc", include_open=True))
     with _locked(data) if repair else contextlib.nullcontext(), \
             _progress("Verifying", total) as progress:
         report = verify(data, repair=repair, progress=progress)
