@@ -9,6 +9,7 @@ below) resends the request; this one makes sure the resend waits.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
@@ -41,6 +42,7 @@ class BackoffMiddleware:
         self.max_delay = settings.getfloat("BACKOFF_MAX_DELAY")
         self.first_delay = settings.getfloat("BACKOFF_FIRST_DELAY")
         self.normal: dict[str, tuple[float, float]] = {}  # slot -> (delay, jitter) before
+        self.since: dict[str, float] = {}  # slot -> when it last backed off
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
@@ -56,6 +58,7 @@ class BackoffMiddleware:
         if slot is None:
             return
         self.normal.setdefault(key, (slot.delay, getattr(slot, "jitter", 0.0)))
+        self.since[key] = time.monotonic()
         wanted = seconds if seconds is not None else max(self.first_delay, slot.delay * 2)
         slot.delay = min(max(slot.delay, wanted), self.max_delay)
         slot.jitter = 0.0  # a random shorter wait would not be what the server asked for
@@ -77,7 +80,10 @@ class BackoffMiddleware:
             self.back_off(request, None, f"HTTP {status}")
         elif status < 400:
             key, slot = self._slot(request)
-            if key in self.normal and slot is not None:
+            # Only an answer to a request sent after the backoff began says the host is well:
+            # requests already in flight when it failed may still come back fine.
+            sent = time.monotonic() - request.meta.get("download_latency", 0.0)
+            if key in self.normal and slot is not None and sent >= self.since[key]:
                 slot.delay, slot.jitter = self.normal.pop(key)
         return response
 
