@@ -187,14 +187,10 @@ class _Extraction:
         start = title_block.order + 1 if title_block is not None else first.order
         body, captions, attachments, tail_author = self._clean_body(content, title)
         summary = self._find_summary(start, min(content[0].order, first.order), body)
-        if summary:
-            if body and body[0] == summary:
-                pass
-            elif summary in body:
+        if summary:  # the lead opens the body, once
+            if summary in body:
                 body.remove(summary)
-                body.insert(0, summary)
-            else:
-                body.insert(0, summary)
+            body.insert(0, summary)
         if sum(len(p) for p in body) < self.opt.min_body_chars and not (
                 captions and body):
             return None

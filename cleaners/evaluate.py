@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .core import extract
-from .normalize import norm
+from .normalize import norm, tokens
 from .template import HostTemplate
 
 
@@ -39,7 +39,7 @@ class PageScore:
 
 def token_prf(got: str, want: str) -> tuple[float, float, float]:
     """Multiset token precision/recall/F1."""
-    g, w = Counter(norm(got).split()), Counter(norm(want).split())
+    g, w = Counter(tokens(got)), Counter(tokens(want))
     common = sum((g & w).values())
     p = common / sum(g.values()) if g else (1.0 if not w else 0.0)
     r = common / sum(w.values()) if w else 1.0

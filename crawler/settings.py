@@ -43,9 +43,6 @@ PORTAL_MAX_QUERY_PARAMETERS = 8  # more query parameters than this: faceted-sear
 PORTAL_ATTACHMENT_MAX_SIZE = 100 * 1024**2  # bytes: documents (PDF, DOC, XLS) larger are dropped
 PORTAL_LISTING_MIN_TEASERS = 2  # links to article-shaped URLs that make a page a listing
 PORTAL_SITEMAPS = True  # read robots.txt Sitemap: lines (or /sitemap.xml), sitemaps and feeds
-# Family adapters would add per-CMS URL rules; none is needed: generic discovery crawls every
-# fixture family completely, so this switch exists for comparing runs (bench/crawl_eval.py).
-PORTAL_FAMILY_ADAPTERS = True
 # Query parameter order is kept in fingerprints: ?a=1&b=2 and ?b=2&a=1 are both fetched, once
 # each, so that the portal's own spelling of a URL is the one stored (crawler/urls.py).
 REQUEST_FINGERPRINTER_CLASS = "crawler.urls.ExactUrlFingerprinter"
