@@ -7,6 +7,8 @@ correctly dated article (or None for listings, home pages and other non-articles
 
 from __future__ import annotations
 
+from lxml import html
+
 from .core import Article, extract, parse
 from .options import Options
 from .template import HostTemplate
@@ -14,9 +16,9 @@ from .template import HostTemplate
 __all__ = ["Article", "HostTemplate", "Options", "extract", "parse", "learn_template"]
 
 
-def learn_template(pages: list[tuple[bytes, str]], options: Options | None = None
-                   ) -> HostTemplate:
-    """A template learned from ``(body, url)`` pairs of one host."""
+def learn_template(pages: list[tuple[bytes | html.HtmlElement, str]],
+                   options: Options | None = None) -> HostTemplate:
+    """A template learned from ``(body, url)`` pairs of one host (raw bytes or parsed)."""
     from .options import default_options
 
     opt = options or default_options()

@@ -44,8 +44,7 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         portal-archive extract page.html --url http://example.test/tin-1.html
         portal-archive extract --urls-from pages.tsv --jsonl
     """
-    from cleaners import HostTemplate, extract
-    from cleaners.options import default_options
+    from cleaners import extract, learn_template, parse
 
     if urls and len(urls) != len(paths):
         raise click.ClickException(
@@ -62,15 +61,16 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         if not path.is_file():
             raise click.ClickException(f"file not found: {path}")
         bodies.append((path.read_bytes(), url))
-    opt = default_options()
-    templates: dict[str, HostTemplate] = defaultdict(
-        lambda: HostTemplate(share=opt.template_share, min_pages=opt.template_min_pages))
-    for body, url in bodies:
-        templates[urlsplit(url).hostname or ""].learn(body, url)
+    docs = [parse(body) for body, _ in bodies]  # parsed once, to learn from and to extract
+    pages_by_host = defaultdict(list)
+    for (_, url), doc in zip(bodies, docs, strict=True):
+        if doc is not None:
+            pages_by_host[urlsplit(url).hostname or ""].append((doc[0], url))
+    templates = {host: learn_template(pages) for host, pages in pages_by_host.items()}
     results = []
-    for body, url in bodies:
-        art = extract(body, url, template=templates[urlsplit(url).hostname or ""],
-                      family_rules=not no_family_rules)
+    for (body, url), doc in zip(bodies, docs, strict=True):
+        art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
+                              family_rules=not no_family_rules, parsed=doc)
         if art is None:
             results.append(None)
             continue
