@@ -271,9 +271,14 @@ class FixtureServer:
 
     def __enter__(self) -> FixtureServer:
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "portal_archive.fixtureserver", str(self.root)],
+            [sys.executable, "-u", "-m", "portal_archive.fixtureserver", str(self.root),
+             "--exit-with-stdin"],
+            stdin=subprocess.PIPE,  # closed when this process ends, even by SIGKILL
             stdout=subprocess.PIPE,
             text=True,
+            # Out of the terminal's process group: a Ctrl-C meant for the crawl must not stop
+            # the server while the crawl finishes its last requests.
+            start_new_session=True,
         )
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().strip()
@@ -285,6 +290,8 @@ class FixtureServer:
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is not None:
+            if self.proc.stdin:
+                self.proc.stdin.close()
             self.proc.terminate()
             self.proc.wait(timeout=10)
             if self.proc.stdout:
@@ -298,9 +305,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
     parser.add_argument("--latency", type=float, default=0.0,
                         help="seconds added before every answer (benchmarks; default: 0)")
+    parser.add_argument("--exit-with-stdin", action="store_true",
+                        help="stop when standard input closes (the parent process ended)")
     args = parser.parse_args(argv)
     server = make_server(args.root, args.port, verbose=args.verbose, latency=args.latency)
     print(f"http://127.0.0.1:{server.server_address[1]}", flush=True)
+    if args.exit_with_stdin:
+        def wait_for_parent() -> None:
+            sys.stdin.read()
+            server.shutdown()
+        threading.Thread(target=wait_for_parent, daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
