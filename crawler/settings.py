@@ -48,6 +48,9 @@ PORTAL_SITEMAPS = True  # read robots.txt Sitemap: lines (or /sitemap.xml), site
 REQUEST_FINGERPRINTER_CLASS = "crawler.urls.ExactUrlFingerprinter"
 # HTTP proxy for every request; `crawl --fixtures` points it at the loopback server.
 PORTAL_PROXY = None
+# An interrupted crawl (Ctrl-C, SIGTERM) keeps its queue in DATA/jobs/<portal>/ and the next run
+# of the portal resumes it (crawler/resume.py). A JOBDIR set by hand is left to its owner.
+PORTAL_RESUME = True
 
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {

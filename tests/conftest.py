@@ -22,10 +22,11 @@ def gold_records(root: Path = FIXTURES) -> list[dict]:
 
 
 def run_cli(*args: str, data: Path | None = None, check: bool = True,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+            timeout: float = 300, env: dict[str, str] | None = None,
+            ) -> subprocess.CompletedProcess[str]:
     """Run ``portal-archive`` in a child process, as a user would (Scrapy's reactor cannot be
     started twice in one process)."""
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if data is not None:
         env["PORTAL_ARCHIVE_DATA"] = str(data)
     proc = subprocess.run(

@@ -31,6 +31,7 @@ from scrapy.utils.sitemap import Sitemap
 import cleaners
 from archive import index
 from archive.warcfiles import warc_path
+from crawler import resume
 from crawler.registry import Portal, RegistryError, load_registry
 from crawler.session import ArchiveSession
 from crawler.urls import ParameterOrder, clean_url
@@ -47,6 +48,9 @@ DATE_IN_URL = re.compile(r"(19|20)\d\d[-/_.]?(0[1-9]|1[0-2])[-/_.]?(0[1-9]|[12]\
 SEARCH_URL = re.compile(r"(tim-?kiem|search|timkiem)|[?&](q|keyword|tukhoa|kw|key)=", re.I)
 PAGINATION_URL = re.compile(r"[?&/](p|page|trang|pageindex|pg|paged)[=/-]?\d+", re.I)
 FEED_TYPES = ("rss", "atom", "xml")
+# What an interrupted crawl hands to the run that resumes it (crawler/resume.py).
+RESUMED_ATTRIBUTES = ("pages_requested", "shape_counts", "skipped_urls", "aliases",
+                      "article_shapes", "page_links", "parameter_order", "first_crawl")
 
 
 def url_shape(url: str) -> str:
@@ -100,6 +104,14 @@ class PortalSpider(scrapy.Spider):
         self.article_shapes: set[str] = set()  # URL shapes of the articles found
         self.page_links: dict[str, Counter[str]] = {}  # record id -> shapes it links to
         self.skipped_urls: set[str] = set()
+        self.first_crawl = True  # no article of the portal stored yet: learn from every page
+        self.job: resume.Keeper | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.job = resume.keep_job(crawler, spider.portal.id)
+        return spider
 
     async def start(self) -> Any:
         session = ArchiveSession.for_crawler(self.crawler)
@@ -117,9 +129,18 @@ class PortalSpider(scrapy.Spider):
         self.warc_dir = session.warc.directory
         if not self.full:
             self.known = known_articles(session.db, self.portal.id)
+        self.first_crawl = not self.known
+        state = getattr(self, "state", None)  # Scrapy's, kept in JOBDIR by an interrupted run
+        resumed = self.job is not None and bool(state)
+        if resumed:
+            for name in RESUMED_ATTRIBUTES:
+                setattr(self, name, state[name])
+            self.crawler.stats.set_value("crawl/resumed", 1)
         self.home_urls = {clean_url(u): None for u in self.start_urls}  # ordered set
         for url in self.home_urls:
-            yield scrapy.Request(url, callback=self.parse)
+            # A resumed crawl has seen its home page, but asks again: it tells whether the
+            # portal is up (archive/health.py), and the links it finds are filtered as seen.
+            yield scrapy.Request(url, callback=self.parse, dont_filter=resumed)
         if settings.getbool("PORTAL_SITEMAPS"):
             robots = urljoin(self.portal.base_url, "/robots.txt")
             yield scrapy.Request(robots, callback=self.parse_robots, dont_filter=True,
@@ -127,7 +148,11 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         session = ArchiveSession.for_crawler(self.crawler)
-        self.classify_pages(session)
+        if self.job is not None and reason == "shutdown":
+            # Interrupted: the run that resumes the crawl classifies these pages at its end.
+            self.state.update({name: getattr(self, name) for name in RESUMED_ATTRIBUTES})
+        else:
+            self.classify_pages(session)
         if getattr(self, "template", None) is not None:
             index.save_template(session.db, self.portal.host, self.template.to_json())
         session.flush()
@@ -238,7 +263,7 @@ class PortalSpider(scrapy.Spider):
         # A first (or --full) crawl teaches the template every page, a fair sample of the site.
         # A recrawl fetches listings again but few articles: it teaches only its new articles,
         # or the template would drift towards listings with every run.
-        first_crawl = not self.known
+        first_crawl = self.first_crawl
         parsed = cleaners.parse(response.body, headers)  # once, for the template and extract
         article = None
         if parsed is not None:

@@ -104,6 +104,12 @@ class CrawlJob:
                             f"(see {self.log_file})")
                 failed = True
                 continue
+            if run["status"] == "shutdown":
+                # Half a crawl says nothing about the portal's health: judge the whole one.
+                failed = True
+                self.report(f"{portal.id}: interrupted; the next crawl of it resumes where this "
+                            f"one stopped (log: {self.log_file})")
+                continue
             now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
             found = health.evaluate(db, portal.id, portal.base_url, now=now, thresholds=limits)
             health.record(db, portal.id, found, ran_full=bool(run["full"]))

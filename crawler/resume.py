@@ -1,0 +1,71 @@
+"""Resumable crawls: the queue of an interrupted crawl is kept, and the next run goes on with it.
+
+Scrapy keeps a crawl's pending requests, the fingerprints it has seen and the spider's state in
+a job directory (``JOBDIR``). Each portal gets one under ``DATA/jobs/<portal>/``; it is kept
+only when the crawl stopped cleanly on Ctrl-C or SIGTERM (Scrapy's "shutdown"), and marked so.
+The next run of that portal resumes from it; any other ending (finished, closed by a limit)
+removes it, so that the next scheduled crawl starts afresh.
+
+A directory without the mark belongs to a crawl that was killed: its queue was never written
+out while its seen fingerprints were, so resuming would skip URLs nobody fetched. It is thrown
+away; the incremental crawl that starts instead still fetches no stored article again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+logger = logging.getLogger(__name__)
+
+MARK = "interrupted.json"
+
+
+def keep_job(crawler: Crawler, portal_id: str) -> Keeper | None:
+    """Set ``JOBDIR`` for the portal's crawl and return its keeper (hold on to it: signals keep
+    weak references), or None when resuming is off or the user chose a ``JOBDIR`` themselves
+    (theirs to manage). Call before the crawler's settings freeze."""
+    settings = crawler.settings
+    if not settings.getbool("PORTAL_RESUME") or settings.get("JOBDIR"):
+        return None
+    path = Path(settings["ARCHIVE_DATA_DIR"]) / "jobs" / portal_id
+    mark = path / MARK
+    if mark.exists():
+        stopped = json.loads(mark.read_text(encoding="utf-8"))
+        logger.info("resuming the crawl of %s interrupted at %s", portal_id, stopped["stopped"])
+        mark.unlink()  # if this run is killed in turn, its queue is not to be trusted
+    elif path.exists():
+        logger.warning("discarding the queue of a crawl of %s that did not stop cleanly",
+                       portal_id)
+        shutil.rmtree(path)
+    settings.set("JOBDIR", str(path), priority="spider")
+    keeper = Keeper(path)
+    crawler.signals.connect(keeper.spider_closed, signal=signals.spider_closed)
+    return keeper
+
+
+class Keeper:
+    """Keeps the job directory of a crawl interrupted cleanly, removes it otherwise."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.reason = ""
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.reason = reason
+        # The spider state is written by Scrapy's own spider_closed handler, which may run
+        # after this one: decide when the engine has stopped.
+        spider.crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
+
+    def engine_stopped(self) -> None:
+        if self.reason == "shutdown":
+            stopped = datetime.now(UTC).isoformat(timespec="seconds")
+            (self.path / MARK).write_text(json.dumps({"stopped": stopped}), encoding="utf-8")
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
