@@ -111,19 +111,27 @@ def parse(body: bytes, headers: Mapping[str, str] | None = None
     return tree, encoding, conversion
 
 
+def page_blocks(tree: html.HtmlElement) -> list[Block]:
+    """The text blocks of a parsed page's body, in document order."""
+    root = tree.find("body")
+    return linearize(root if root is not None else tree)
+
+
 def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
             template: HostTemplate | None = None, family_rules: bool = True,
             options: Options | None = None,
             date_hints: Mapping[str, str] | None = None,
-            parsed: tuple[html.HtmlElement, str, str | None] | None = None) -> Article | None:
+            parsed: tuple[html.HtmlElement, str, str | None] | None = None,
+            blocks: list[Block] | None = None) -> Article | None:
     """Extract the article of one archived page, or None when the page is not an article.
 
     ``date_hints`` are dates the crawl saw for this URL elsewhere, by source ("sitemap":
     its ``lastmod``, "listing": the date printed next to the link): they give a yearless
     dateline its year, never a date to a page that prints none (contact pages and org
     charts are in sitemaps too).  Never raises on bad input: undecodable or binary bytes
-    give None. ``parsed`` is what :func:`parse` gave for ``body``, when the caller parsed it
-    already (a crawler that also learns the host's template from the page).
+    give None. ``parsed`` is what :func:`parse` gave for ``body``, and ``blocks`` what
+    :func:`page_blocks` gave for its tree, when the caller has them already (a crawler that
+    also learns the host's template from the page).
     """
     try:
         parsed = parsed or parse(body, headers)
@@ -131,7 +139,7 @@ def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
             return None
         tree, encoding, conversion = parsed
         extraction = _Extraction(tree, url or "", template, family_rules,
-                                 options or default_options())
+                                 options or default_options(), blocks)
         extraction.date_hints = {k: v for k, v in (date_hints or {}).items()
                                  if dates.parse_iso(v or "")}
         return extraction.run(encoding, conversion)
@@ -144,15 +152,15 @@ class _Extraction:
     """State of one page's extraction (the tree is parsed once and shared by all stages)."""
 
     def __init__(self, tree: html.HtmlElement, url: str, template: HostTemplate | None,
-                 family_rules: bool, options: Options) -> None:
+                 family_rules: bool, options: Options, blocks: list[Block] | None = None,
+                 ) -> None:
         self.tree = tree
         self.url = url
         self.template = template
         self.opt = options
         self.family = families.detect(tree) if family_rules else None
         self.meta = _read_meta(tree)
-        root = tree.find("body")
-        self.blocks = linearize(root if root is not None else tree)
+        self.blocks = blocks if blocks is not None else page_blocks(tree)
         self.container: html.HtmlElement | None = None
         self.inside: set[int] = set()
         self.container_path: set[int] = set()

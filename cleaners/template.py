@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from lxml import html
 
-from .blocks import linearize
+from .blocks import Block
 
 # Lines longer than this are article prose even when repeated (a sapo quoted on a listing).
 _MAX_LINE = 400
+_WINDOW = 1000  # pages: a template that has learned twice this many forgets half (forget_half)
 
 
 @dataclass(slots=True)
@@ -31,9 +32,11 @@ class HostTemplate:
     min_pages: int = 3
 
     def learn(self, body: bytes | html.HtmlElement, url: str = "",
-              headers: Mapping[str, str] | None = None) -> None:
-        """Add one page (raw bytes or an already parsed tree)."""
-        from .core import parse  # late import: core uses this module
+              headers: Mapping[str, str] | None = None, *,
+              blocks: list[Block] | None = None) -> None:
+        """Add one page (raw bytes or an already parsed tree, with its ``page_blocks`` if the
+        caller has them)."""
+        from .core import page_blocks, parse  # late import: core uses this module
 
         if isinstance(body, (bytes, bytearray)):
             parsed = parse(bytes(body), headers)
@@ -46,10 +49,7 @@ class HostTemplate:
             from urllib.parse import urlsplit
 
             self.host = urlsplit(url).hostname or ""
-        root = tree.find("body")
-        if root is None:
-            root = tree
-        self.learn_lines(b.text for b in linearize(root))
+        self.learn_lines(b.text for b in (blocks if blocks is not None else page_blocks(tree)))
         title = tree.findtext(".//title")
         if title:
             from .normalize import norm
@@ -60,6 +60,20 @@ class HostTemplate:
         """Count the distinct lines of one page."""
         self.pages += 1
         self.counts.update({line for line in lines if line and len(line) <= _MAX_LINE})
+        if self.pages >= 2 * _WINDOW:
+            self.forget_half()
+
+    def forget_half(self) -> None:
+        """Halve every count: shares stay as they were, lines seen once (article text, most of
+        what is counted) are dropped, so a crawl of any length keeps a bounded template, and a
+        redesigned site's new chrome gains weight against the old."""
+        self.pages //= 2
+        for counter in (self.counts, self.titles):
+            for line, n in list(counter.items()):
+                if n // 2:
+                    counter[line] = n // 2
+                else:
+                    del counter[line]
 
     def is_chrome(self, line: str) -> bool:
         """True when ``line`` is on enough of this host's pages to be furniture."""

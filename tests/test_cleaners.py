@@ -244,6 +244,17 @@ def test_template_learning_removes_repeated_host_chrome():
     assert extract(pages[0], url, template=restored).body == cleaned.body
 
 
+def test_template_of_a_long_crawl_stays_bounded_and_keeps_its_chrome():
+    template = HostTemplate()
+    for i in range(5000):  # every page: two chrome lines, two lines of its own article
+        template.learn_lines(["Trang chủ", "Lượt truy cập: 1.234", f"Bài {i} mở đầu",
+                              f"Bài {i} kết thúc"])
+    assert template.is_chrome("Trang chủ") and template.is_chrome("Lượt truy cập: 1.234")
+    assert not template.is_chrome("Bài 4999 mở đầu")
+    # Without forgetting it would hold 10,002 lines, one more pair with every page crawled.
+    assert len(template.counts) <= 4002
+
+
 def test_options_from_user_file(tmp_path):
     cfg = tmp_path / "my.cfg"
     cfg.write_text("[cleaners]\nmin_body_chars = 5000\n", encoding="utf-8")
