@@ -51,6 +51,9 @@ PORTAL_PROXY = None
 # An interrupted crawl (Ctrl-C, SIGTERM) keeps its queue in DATA/jobs/<portal>/ and the next run
 # of the portal resumes it (crawler/resume.py). A JOBDIR set by hand is left to its owner.
 PORTAL_RESUME = True
+# Pages are parsed and their articles extracted in a second process, so that a crawl uses two
+# cores (crawler/reading.py); False keeps it all in the crawl's process.
+PORTAL_READING_PROCESS = True
 
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
@@ -67,6 +70,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Highest number: sees the response before decompression, as it came off the wire.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
 }
+# Our pipeline is synchronous: Scrapy's default of 100 starts 100 asyncio tasks per response
+# to handle what its callback yields, which costs more than the whole pipeline.
+CONCURRENT_ITEMS = 1
 ITEM_PIPELINES = {
     "crawler.pipelines.ArticlePipeline": 300,
 }

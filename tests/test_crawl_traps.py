@@ -3,7 +3,9 @@ under its reason in the run summary."""
 
 import json
 import sqlite3
+from collections import Counter
 
+from crawler.spiders.portal import url_shape
 from tests.conftest import FAST_CRAWL, FIXTURES, run_cli
 
 
@@ -21,3 +23,17 @@ def test_calendar_and_parameter_heavy_urls_are_cut_off_by_settings_and_counted(t
     assert urls
     assert len([u for u in urls if "ngay=" in u]) <= 1
     assert all(u.count("&") <= 1 for u in urls)
+
+
+def test_the_shape_limit_counts_urls_not_the_links_to_them(tmp_path):
+    """Menus link the same pages from every page: only distinct URLs use up the limit."""
+    first = json.loads(run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
+                               "--json", *FAST_CRAWL, data=tmp_path / "a").stdout)[0]
+    db = sqlite3.connect(tmp_path / "a" / "index.db")
+    shapes = Counter(url_shape(u) for (u,) in db.execute("select distinct url from captures"))
+    widest = max(shapes.values())
+    again = json.loads(run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
+                               "--json", *FAST_CRAWL, "-s", f"PORTAL_URL_SHAPE_LIMIT={widest}",
+                               data=tmp_path / "b").stdout)[0]
+    assert "url_shape_limit" not in again["skipped"]
+    assert again["new"] == first["new"]

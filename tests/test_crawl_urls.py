@@ -1,8 +1,11 @@
 """URL canonicalisation: one name per page, whatever link led to it."""
 
+from urllib.parse import urljoin
+
+import pytest
 from scrapy import Request
 
-from crawler.urls import ExactUrlFingerprinter, ParameterOrder, clean_url
+from crawler.urls import ExactUrlFingerprinter, ParameterOrder, clean_url, join_url
 
 
 def test_tracking_session_and_print_parameters_are_dropped_order_kept():
@@ -28,3 +31,18 @@ def test_fingerprints_tell_parameter_orders_apart():
     fp = ExactUrlFingerprinter().fingerprint
     assert fp(Request("http://a.test/?a=1&b=2")) != fp(Request("http://a.test/?b=2&a=1"))
     assert fp(Request("http://a.test/?a=1#x")) == fp(Request("http://a.test/?a=1"))
+
+
+@pytest.mark.parametrize("base, href", [
+    ("http://a.test/x/y.aspx?q=1#top", "/tin-tuc/b-12.html"),
+    ("http://a.test", "/b"),
+    ("https://a.test:8443/x?y=1", "/p?q=1&r=2"),
+    ("http://a.test/x/", "c.html"),
+    ("http://a.test/x/", "?p=2"),
+    ("http://a.test/x/", "//b.test/c"),
+    ("http://a.test/x/", "http://b.test/../c"),
+    ("http://a.test/x/", "/a/./b/../c"),
+    ("http://a.test/x", "https://B.test/Z"),
+])
+def test_links_are_resolved_as_urljoin_resolves_them(base, href):
+    assert join_url(base, href) == urljoin(base, href)

@@ -19,7 +19,7 @@ import json
 import re
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -32,9 +32,10 @@ import cleaners
 from archive import index
 from archive.warcfiles import warc_path
 from crawler import resume
+from crawler.reading import PageReader
 from crawler.registry import Portal, RegistryError, load_registry
 from crawler.session import ArchiveSession
-from crawler.urls import ParameterOrder, clean_url
+from crawler.urls import ParameterOrder, clean_url, join_url
 
 # Fetched and archived, never parsed for links: government documents are often what matters most.
 DOCUMENT_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".rtf",
@@ -49,7 +50,7 @@ SEARCH_URL = re.compile(r"(tim-?kiem|search|timkiem)|[?&](q|keyword|tukhoa|kw|ke
 PAGINATION_URL = re.compile(r"[?&/](p|page|trang|pageindex|pg|paged)[=/-]?\d+", re.I)
 FEED_TYPES = ("rss", "atom", "xml")
 # What an interrupted crawl hands to the run that resumes it (crawler/resume.py).
-RESUMED_ATTRIBUTES = ("pages_requested", "shape_counts", "skipped_urls", "aliases",
+RESUMED_ATTRIBUTES = ("pages_requested", "shape_counts", "skipped_urls", "seen_links", "aliases",
                       "article_shapes", "page_links", "parameter_order", "first_crawl")
 
 
@@ -104,7 +105,9 @@ class PortalSpider(scrapy.Spider):
         self.article_shapes: set[str] = set()  # URL shapes of the articles found
         self.page_links: dict[str, Counter[str]] = {}  # record id -> shapes it links to
         self.skipped_urls: set[str] = set()
+        self.seen_links: dict[str, str | None] = {}  # link -> its clean URL (None: not ours)
         self.first_crawl = True  # no article of the portal stored yet: learn from every page
+        self.reader: PageReader | None = None
         self.job: resume.Keeper | None = None
 
     @classmethod
@@ -117,8 +120,10 @@ class PortalSpider(scrapy.Spider):
         session = ArchiveSession.for_crawler(self.crawler)
         settings = self.settings
         stored = index.load_template(session.db, self.portal.host)
-        self.template = (cleaners.HostTemplate.from_json(stored) if stored
-                         else cleaners.HostTemplate())
+        # As the last crawl left it: the home page is checked against it (crawler/recorder.py).
+        self.template = cleaners.HostTemplate.from_json(stored) if stored else None
+        self.reader = PageReader(self.portal.id, stored,
+                                 in_process=not settings.getbool("PORTAL_READING_PROCESS"))
         self.max_pages = settings.getint("PORTAL_MAX_PAGES")
         self.date_url_limit = settings.getint("PORTAL_DATE_URL_LIMIT")
         self.shape_limit = settings.getint("PORTAL_URL_SHAPE_LIMIT")
@@ -153,8 +158,10 @@ class PortalSpider(scrapy.Spider):
             self.state.update({name: getattr(self, name) for name in RESUMED_ATTRIBUTES})
         else:
             self.classify_pages(session)
-        if getattr(self, "template", None) is not None:
-            index.save_template(session.db, self.portal.host, self.template.to_json())
+        if self.reader is not None:
+            template = self.reader.close()
+            if template is not None:
+                index.save_template(session.db, self.portal.host, template)
         session.flush()
         alternates = late_aliases(session.db, self.portal.id, self.aliases)
         if alternates:
@@ -184,12 +191,22 @@ class PortalSpider(scrapy.Spider):
     def follow(self, url: str, *, attachment: bool = False) -> scrapy.Request | None:
         """A request for ``url`` if it belongs to the portal and is worth fetching."""
         raw = url.split("#", 1)[0]
+        if raw in self.seen_links and not attachment:
+            # Followed or refused before (menus repeat every link on every page): only the
+            # count of its parameter order changes.
+            seen = self.seen_links[raw]
+            if seen is not None:
+                self.parameter_order.see(seen)
+            return None
         url = clean_url(raw)
         ext = extension(url)
         if not self.portal.in_scope(url) and not (attachment and ext in DOCUMENT_EXTENSIONS):
+            self.seen_links[raw] = None
             return None
         if ext in SKIPPED_EXTENSIONS:
+            self.seen_links[raw] = None
             return None
+        self.seen_links[raw] = url
         self.parameter_order.see(url)
         if raw != url:
             self.aliases[url].add(raw)
@@ -228,15 +245,9 @@ class PortalSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse, headers=headers,
                               meta={"handle_httpstatus_list": [304]} if headers else {})
 
-    def links(self, response: TextResponse) -> Iterator[str]:
-        for href in response.xpath("//a/@href | //link[@rel='alternate']/@href").getall():
-            href = href.strip()
-            if href and not href.startswith(("javascript:", "mailto:", "tel:", "#")):
-                yield urljoin(response.url, href)
-
     # -- callbacks -------------------------------------------------------------------------
 
-    def parse(self, response: Response) -> Iterator[Any]:
+    async def parse(self, response: Response) -> AsyncIterator[Any]:
         session = ArchiveSession.for_crawler(self.crawler)
         record = response.meta.get("warc_record")
         if response.status == 304:
@@ -251,30 +262,28 @@ class PortalSpider(scrapy.Spider):
         content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
         if any(t in content_type.lower() for t in FEED_TYPES) or response.body.lstrip()[:5] in (
                 b"<?xml", b"<rss ", b"<urls", b"<feed"):
-            yield from self.parse_feed(response)
+            for request in self.parse_feed(response):
+                yield request
             return
-        links = list(self.links(response))
+        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
+        # A recrawl fetches listings again but few articles: it teaches only its new articles,
+        # or the template would drift towards listings with every run.
+        assert self.reader is not None
+        reading = await self.reader.read(response.body, response.url, content_type,
+                                         "all" if self.first_crawl else "articles")
+        if reading is None:  # empty, binary or not HTML at all: nothing to follow or extract
+            if record:
+                session.set_page_type(record.record_id, self.page_type(response.url, []))
+            return
+        links = [join_url(response.url, h) for h in reading.hrefs + reading.alternates
+                 if h and not h.startswith(("javascript:", "mailto:", "tel:", "#"))]
         for url in links:
             request = self.follow(url)
             if request is not None:
                 yield request
-
-        headers = {"Content-Type": content_type}
-        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
-        # A recrawl fetches listings again but few articles: it teaches only its new articles,
-        # or the template would drift towards listings with every run.
-        first_crawl = self.first_crawl
-        parsed = cleaners.parse(response.body, headers)  # once, for the template and extract
-        article = None
-        if parsed is not None:
-            if first_crawl:
-                self.template.learn(parsed[0], response.url)
-            article = cleaners.extract(response.body, response.url, headers,
-                                       template=self.template, parsed=parsed)
-            if article is not None and not first_crawl:
-                self.template.learn(parsed[0], response.url)
+        article = reading.article
         if record:
-            page_type = "article" if article else self.page_type(response)
+            page_type = "article" if article else self.page_type(response.url, reading.hrefs)
             session.set_page_type(record.record_id, page_type)
             if page_type == "page":
                 self.page_links[record.record_id] = Counter(
@@ -286,8 +295,8 @@ class PortalSpider(scrapy.Spider):
             request = self.follow(attachment["url"], attachment=True)
             if request is not None:
                 yield request
-        canonical = response.xpath("//link[@rel='canonical']/@href").get()
-        canonical = clean_url(urljoin(response.url, canonical.strip())) if canonical else None
+        canonical = reading.canonical
+        canonical = clean_url(urljoin(response.url, canonical)) if canonical else None
         url = (canonical if canonical and self.portal.in_scope(canonical)
                else self.parameter_order.canonical(response.url))
         if url != clean_url(response.url):
@@ -301,16 +310,14 @@ class PortalSpider(scrapy.Spider):
             "warc_date": response.meta.get("warc_date"),
         }
 
-    def page_type(self, response: TextResponse) -> str:
+    def page_type(self, url: str, hrefs: list[str]) -> str:
         """What a page that holds no article is, from its URL and its links."""
-        url = response.url
         if clean_url(url) in self.home_urls:
             return "home"
         if DATE_IN_URL.search(url):
             return "calendar"
         if SEARCH_URL.search(url):
             return "search"
-        hrefs = response.xpath("//a/@href").getall()
         if sum(extension(h) in DOCUMENT_EXTENSIONS for h in hrefs) >= 2:
             return "documents"
         path = urlsplit(url).path

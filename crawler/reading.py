@@ -1,0 +1,143 @@
+"""Reading pages (parse, links, template, article) in a second process, so a crawl uses two cores.
+
+Parsing and extraction are most of a crawl's CPU time; Scrapy runs everything else (downloads,
+WARC records, the index) in one thread. The spider hands each HTML page to a ``PageReader`` and
+awaits its ``Reading`` while the crawl goes on. The reading process keeps the host template it
+learns from the pages (crawler/spiders/portal.py says which pages teach it) and gives it back
+when the crawl ends. ``PORTAL_READING_PROCESS = False`` reads pages in the crawl's process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+import cleaners
+
+logger = logging.getLogger(__name__)
+
+# Plain strings, not lxml's "smart" ones that keep their whole page alive.
+ANCHOR_HREFS = etree.XPath("//a/@href", smart_strings=False)
+ALTERNATE_HREFS = etree.XPath("//link[@rel='alternate']/@href", smart_strings=False)
+CANONICAL_HREFS = etree.XPath("//link[@rel='canonical']/@href", smart_strings=False)
+
+
+@dataclass
+class Reading:
+    """What the crawl needs of one HTML page."""
+
+    hrefs: list[str]  # every <a href>, stripped, as written
+    alternates: list[str]  # <link rel=alternate> (feeds, language versions)
+    canonical: str | None  # <link rel=canonical>, as written
+    article: cleaners.Article | None
+
+
+# The templates of the process that reads pages, by portal id.
+_templates: dict[str, cleaners.HostTemplate] = {}
+
+
+def _use_template(portal: str, stored: str | None) -> None:
+    _templates[portal] = (cleaners.HostTemplate.from_json(stored) if stored
+                          else cleaners.HostTemplate())
+
+
+def _template_json(portal: str) -> str:
+    return _templates[portal].to_json()
+
+
+def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
+              ) -> Reading | None:
+    """Parse ``body`` once and read all of it; None when it is not an HTML document.
+
+    ``learn`` says which pages teach the template: "all" (before extraction: a first crawl
+    learns from every page) or "articles" (after: a recrawl teaches only its new articles).
+    """
+    headers = {"Content-Type": content_type}
+    parsed = cleaners.parse(body, headers)
+    if parsed is None:
+        return None
+    tree = parsed[0]
+    template = _templates[portal]
+    blocks = cleaners.page_blocks(tree)
+    if learn == "all":
+        template.learn(tree, url, blocks=blocks)
+    article = cleaners.extract(body, url, headers, template=template, parsed=parsed,
+                               blocks=blocks)
+    if article is not None and learn == "articles":
+        template.learn(tree, url, blocks=blocks)
+    canonical = CANONICAL_HREFS(tree)
+    return Reading(hrefs=[h.strip() for h in ANCHOR_HREFS(tree)],
+                   alternates=[h.strip() for h in ALTERNATE_HREFS(tree)],
+                   canonical=canonical[0].strip() if canonical else None, article=article)
+
+
+def _start_reading_process(parent: int) -> None:
+    # Ctrl-C reaches the whole process group: the crawl's process decides how to stop, and
+    # needs this one until its last pages are read.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def end_with_parent() -> None:
+        # A crawl killed outright (SIGKILL, out of memory) cannot stop this process itself.
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=end_with_parent, daemon=True).start()
+
+
+class PageReader:
+    """Reads the pages of one portal's crawl, in a process of its own unless ``in_process``."""
+
+    def __init__(self, portal: str, stored_template: str | None, *, in_process: bool) -> None:
+        self.portal = portal
+        self.pool: ProcessPoolExecutor | None = None
+        if not in_process:
+            self.pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_reading_process, initargs=(os.getpid(),))
+            self.pool.submit(_use_template, portal, stored_template)
+        else:
+            _use_template(portal, stored_template)
+        self.stored_template = stored_template
+
+    async def read(self, body: bytes, url: str, content_type: str, learn: str,
+                   ) -> Reading | None:
+        if self.pool is not None:
+            try:
+                return await asyncio.wrap_future(
+                    self.pool.submit(read_page, self.portal, body, url, content_type, learn))
+            except BrokenProcessPool:
+                # Killed by the system (memory) or crashed: go on in this process, from the
+                # template the crawl began with.
+                logger.error("the page reading process died; reading pages in the crawl's "
+                             "process from now on")
+                self.pool = None
+                _use_template(self.portal, self.stored_template)
+        return read_page(self.portal, body, url, content_type, learn)
+
+    def close(self) -> str | None:
+        """Stop reading; the template as learned (None if it was lost)."""
+        template: Any = None
+        try:
+            if self.pool is not None:
+                template = self.pool.submit(_template_json, self.portal).result(timeout=60)
+            else:
+                template = _template_json(self.portal)
+        except Exception:  # noqa: BLE001 - a lost template is relearned by the next crawl
+            logger.exception("could not get the learned template back")
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True, cancel_futures=True)
+            _templates.pop(self.portal, None)
+        return template
