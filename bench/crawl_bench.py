@@ -9,7 +9,8 @@ category listings is generated on the fly and served on 127.0.0.1 with the added
 each ``--latency``. For each, the same site is crawled by
 ``portal-archive crawl`` (WARC, extraction, index: the whole pipeline) and by
 ``wget --recursive --level=inf --warc-file`` (no extraction at all), one after the other, and
-the table gives wall time, pages per second, CPU seconds per page and peak memory of each.
+the table gives wall time, pages per second, CPU seconds per page and peak memory of each
+(resident, summed over the crawl's processes: the pipeline reads pages in a second one).
 
 Then a crawl of ``--long`` articles (0 to skip) reports the pipeline's peak memory and how much
 its resident memory grew over its last 10,000 pages (sampled from /proc every half second).
@@ -234,14 +235,17 @@ class BenchServer(ThreadingHTTPServer):
 # -- measuring a crawler ----------------------------------------------------------------------
 
 def rss_kb(pid: int) -> int:
+    """Resident memory of ``pid`` and its descendants (the crawl's page-reading process)."""
+    total = 0
     try:
         with open(f"/proc/{pid}/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
+            total = next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += rss_kb(int(child))
     except OSError:
         pass
-    return 0
+    return total
 
 
 def measure(command: list[str], env: dict[str, str], server: BenchServer,
@@ -265,8 +269,10 @@ def measure(command: list[str], env: dict[str, str], server: BenchServer,
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
     sampler.join()
+    # ru_maxrss is the largest single process; a crawl is two: sum them, as sampled.
+    peak = max([usage.ru_maxrss, *(rss for _, rss in samples)])
     return {"exit": proc.returncode, "wall": wall, "requests": server.requests,
-            "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": usage.ru_maxrss / 1024,
+            "cpu": usage.ru_utime + usage.ru_stime, "peak_mb": peak / 1024,
             "samples": samples}
 
 
@@ -328,7 +334,8 @@ def growth_per_10k(samples: list[tuple[int, int]]) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--articles", type=int, default=2000,
+                        help="articles of the portal crawled by both (0: skip the comparison)")
     parser.add_argument("--latency", type=float, action="append",
                         help="seconds added to every answer (repeatable; default 0 and 0.02)")
     parser.add_argument("--long", type=int, default=20000,
@@ -349,10 +356,17 @@ def main() -> None:
         print(server.proxy, flush=True)
         server.serve_forever()
         return
-    latencies = args.latency or [0.0, 0.02]
     if not shutil.which("wget"):
         sys.exit("wget is not installed (apt install wget)")
 
+    if args.articles:
+        compare(args)
+    if args.long:
+        memory_run(args)
+
+
+def compare(args: argparse.Namespace) -> None:
+    latencies = args.latency or [0.0, 0.02]
     sample_page = Portal(args.articles).article(args.articles // 2).encode("utf-8")
     print(f"portal: {args.articles} articles, {len(sample_page) / 1024:.0f} KB per article page, "
           f"{PER_LISTING} per listing page; {os.cpu_count()} CPUs; "
@@ -377,23 +391,25 @@ def main() -> None:
               f"{ours['wall'] / wget['wall']:.2f}; CPU per page pipeline / wget = "
               f"{(ours['cpu'] / ours['requests']) / (wget['cpu'] / wget['requests']):.1f}x")
 
-    if args.long:
-        portal = Portal(args.long)
-        server = BenchServer(portal, 0.0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        work = Path(tempfile.mkdtemp(prefix="crawl-bench-long-", dir=args.workdir))
-        try:
-            r = measure(pipeline_command(work / "data", server, args.concurrency),
-                        dict(os.environ), server)
-        finally:
-            server.shutdown()
-            shutil.rmtree(work, ignore_errors=True)
-        growth = growth_per_10k(r["samples"])  # type: ignore[arg-type]
-        print(f"\nmemory run: {r['requests']} requests in {r['wall']:.0f} s, "
-              f"peak {r['peak_mb']:.0f} MB, growth over the last 10,000 pages: "
-              + (f"{growth:.1f} MB" if growth is not None else "n/a (fewer than 10,000 pages)"))
-        for requests, rss in r["samples"][:: max(1, len(r["samples"]) // 12)]:  # type: ignore
-            print(f"  {requests:>7} requests  {rss / 1024:>6.0f} MB resident")
+
+
+def memory_run(args: argparse.Namespace) -> None:
+    portal = Portal(args.long)
+    server = BenchServer(portal, 0.0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    work = Path(tempfile.mkdtemp(prefix="crawl-bench-long-", dir=args.workdir))
+    try:
+        r = measure(pipeline_command(work / "data", server, args.concurrency),
+                    dict(os.environ), server)
+    finally:
+        server.shutdown()
+        shutil.rmtree(work, ignore_errors=True)
+    growth = growth_per_10k(r["samples"])  # type: ignore[arg-type]
+    print(f"\nmemory run: {r['requests']} requests in {r['wall']:.0f} s, "
+          f"peak {r['peak_mb']:.0f} MB, growth over the last 10,000 pages: "
+          + (f"{growth:.1f} MB" if growth is not None else "n/a (fewer than 10,000 pages)"))
+    for requests, rss in r["samples"][:: max(1, len(r["samples"]) // 12)]:  # type: ignore
+        print(f"  {requests:>7} requests  {rss / 1024:>6.0f} MB resident")
 
 
 if __name__ == "__main__":
