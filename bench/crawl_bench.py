@@ -324,12 +324,13 @@ def crawl_both(articles: int, latency: float, concurrency: int, keep: Path | Non
 
 
 def growth_per_10k(samples: list[tuple[int, int]]) -> float | None:
-    """Resident memory (MB) gained over the last 10,000 requests of a run."""
-    if not samples or samples[-1][0] < 10_000:
+    """Resident memory (MB) gained over the last 10,000 requests of a run: the most it held
+    in that stretch, less what it held when the stretch began."""
+    end = max((requests for requests, _ in samples), default=0)
+    before = [rss for requests, rss in samples if requests <= end - 10_000]
+    if not before:
         return None
-    end_requests, end_rss = max(samples, key=lambda s: (s[0], s[1]))
-    start = [rss for requests, rss in samples if requests <= end_requests - 10_000]
-    return (max(rss for _, rss in samples) - max(start)) / 1024 if start else None
+    return (max(rss for requests, rss in samples if requests > end - 10_000) - before[-1]) / 1024
 
 
 def main() -> None:
