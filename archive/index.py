@@ -127,9 +127,12 @@ def find_article(db: sqlite_utils.Database, portal: str, *, url: str, digest: st
 
 
 def store_article(
-    db: sqlite_utils.Database, article: dict[str, Any], *, captured: str
+    db: sqlite_utils.Database, article: dict[str, Any], *, captured: str,
+    search_columns: list[str] | None = None,
 ) -> tuple[str, str]:
     """Insert or update one clean article; return (article id, "new" | "changed" | "unchanged").
+    ``search_columns`` are the article's word forms (``search.search_columns``), if the
+    caller has them.
 
     An article already stored under another URL with the same body (a tracking-parameter or
     second-path copy) is not stored twice: the URL is remembered in ``alternate_urls``.
@@ -139,7 +142,7 @@ def store_article(
         row = dict(article, id=article_id(article["url"]), first_seen=captured,
                    last_seen=captured, version=1, alternate_urls="[]")
         db["articles"].insert(row)
-        search.index_article(db, _rowid(db, row["id"]), row)
+        search.index_article(db, _rowid(db, row["id"]), row, search_columns)
         _store_version(db, row, captured)
         return row["id"], "new"
 
@@ -164,7 +167,7 @@ def store_article(
     rowid = _rowid(db, existing["id"])
     search.unindex_article(db, rowid, existing)
     db["articles"].update(existing["id"], row)
-    search.index_article(db, rowid, row)
+    search.index_article(db, rowid, row, search_columns)
     _store_version(db, row, captured)
     return existing["id"], "changed"
 

@@ -50,22 +50,29 @@ class QueryError(ValueError):
 
 # -- keeping the index in step with the articles table ----------------------------------------
 
-def _columns(row: dict[str, Any]) -> list[str]:
+def search_columns(row: dict[str, Any]) -> list[str]:
+    """The word forms the search index holds for an article (``title``, ``summary``, ``text``).
+
+    Computed where the article is extracted (the crawl's page-reading process), so that the
+    process writing the index does not spend its time on them.
+    """
     body = "\n".join(x for x in (row.get("summary"), row.get("text")) if x)
     return [folded_text(row.get("title")), folded_text(body),
             exact_text(row.get("title")), exact_text(body)]
 
 
-def index_article(db: sqlite_utils.Database, rowid: int, row: dict[str, Any]) -> None:
-    """Add one article (its ``articles`` rowid and row) to the search index."""
+def index_article(db: sqlite_utils.Database, rowid: int, row: dict[str, Any],
+                  columns: list[str] | None = None) -> None:
+    """Add one article (its ``articles`` rowid and row, and its ``search_columns`` if known)
+    to the search index."""
     db.execute(f"insert into {FTS_TABLE}(rowid, title_f, body_f, title_x, body_x) "
-               "values (?, ?, ?, ?, ?)", [rowid, *_columns(row)])
+               "values (?, ?, ?, ?, ?)", [rowid, *(columns or search_columns(row))])
 
 
 def unindex_article(db: sqlite_utils.Database, rowid: int, row: dict[str, Any]) -> None:
     """Remove an article as it was indexed (a contentless table needs the old values)."""
     db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, title_f, body_f, title_x, body_x) "
-               "values ('delete', ?, ?, ?, ?, ?)", [rowid, *_columns(row)])
+               "values ('delete', ?, ?, ?, ?, ?)", [rowid, *search_columns(row)])
 
 
 def create_index(db: sqlite_utils.Database) -> None:

@@ -31,7 +31,8 @@ class ArticlePipeline:
         row["record_id"] = conversion.record_id
         session.flush()  # the capture rows this article points at go in first
         with session.db.conn:
-            _, change = index.store_article(session.db, row, captured=item["warc_date"])
+            _, change = index.store_article(session.db, row, captured=item["warc_date"],
+                                            search_columns=item.get("search_columns"))
         session.counts[change] += 1
         self.crawler.stats.inc_value(f"archive/articles/{change}")
         return item

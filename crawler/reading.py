@@ -24,6 +24,7 @@ from typing import Any
 from lxml import etree
 
 import cleaners
+from archive import search
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class Reading:
     alternates: list[str]  # <link rel=alternate> (feeds, language versions)
     canonical: str | None  # <link rel=canonical>, as written
     article: cleaners.Article | None
+    search_columns: list[str] | None  # the article's word forms for the search index
 
 
 # The templates of the process that reads pages, by portal id.
@@ -77,9 +79,13 @@ def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
     if article is not None and learn == "articles":
         template.learn(tree, url, blocks=blocks)
     canonical = CANONICAL_HREFS(tree)
+    columns = search.search_columns(
+        {"title": article.title, "summary": article.summary, "text": article.text}
+    ) if article is not None else None
     return Reading(hrefs=[h.strip() for h in ANCHOR_HREFS(tree)],
                    alternates=[h.strip() for h in ALTERNATE_HREFS(tree)],
-                   canonical=canonical[0].strip() if canonical else None, article=article)
+                   canonical=canonical[0].strip() if canonical else None, article=article,
+                   search_columns=columns)
 
 
 def _start_reading_process(parent: int) -> None:

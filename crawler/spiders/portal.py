@@ -153,9 +153,10 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         session = ArchiveSession.for_crawler(self.crawler)
-        if self.job is not None and reason == "shutdown":
+        state = getattr(self, "state", None)  # set by Scrapy when the spider opened
+        if self.job is not None and reason == "shutdown" and state is not None:
             # Interrupted: the run that resumes the crawl classifies these pages at its end.
-            self.state.update({name: getattr(self, name) for name in RESUMED_ATTRIBUTES})
+            state.update({name: getattr(self, name) for name in RESUMED_ATTRIBUTES})
         else:
             self.classify_pages(session)
         if self.reader is not None:
@@ -308,6 +309,7 @@ class PortalSpider(scrapy.Spider):
             "article": article,
             "warc_record": record,
             "warc_date": response.meta.get("warc_date"),
+            "search_columns": reading.search_columns,
         }
 
     def page_type(self, url: str, hrefs: list[str]) -> str:
