@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.recordloader import ArcWarcRecord
+from warcio.recordloader import ArchiveLoadFailed, ArcWarcRecord
+from warcio.statusandheaders import StatusAndHeaders
 
 from archive.warc import OPEN_SUFFIX
 
@@ -136,6 +137,22 @@ def warc_path(warc_dir: Path, warc_file: str) -> Path:
     if not path.exists() and (warc_dir / (warc_file + OPEN_SUFFIX)).exists():
         return warc_dir / (warc_file + OPEN_SUFFIX)
     return path
+
+
+def http_headers_at(warc_dir: Path, warc_file: str, offset: int,
+                    head: int = 32768) -> StatusAndHeaders | None:
+    """The HTTP headers of the record at ``offset``, or None if it has none or cannot be read.
+
+    Only the start of the member is decompressed: a recrawl reads the validators of every
+    known article this way, and needs none of their bodies.
+    """
+    try:
+        with open(warc_path(warc_dir, warc_file), "rb") as fh:
+            fh.seek(offset)
+            data = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(fh.read(head), head)
+        return next(iter(ArchiveIterator(io.BytesIO(data)))).http_headers
+    except (OSError, zlib.error, StopIteration, ArchiveLoadFailed):
+        return None
 
 
 def read_record(warc_dir: Path, warc_file: str, offset: int, length: int) -> ArcWarcRecord:

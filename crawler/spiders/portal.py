@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,7 +29,7 @@ from scrapy.utils.sitemap import Sitemap
 
 import cleaners
 from archive import index
-from archive.warcfiles import warc_path
+from archive.warcfiles import http_headers_at
 from crawler import resume
 from crawler.reading import PageReader
 from crawler.registry import Portal, RegistryError, load_registry
@@ -214,11 +213,12 @@ class PortalSpider(scrapy.Spider):
         if len(url) > self.max_url_length:
             self.skip("long_url", url)
             return None
-        if len(urlsplit(url).query.split("&")) > self.max_parameters:
+        parts = urlsplit(url)
+        if len(parts.query.split("&")) > self.max_parameters:
             self.skip("too_many_parameters", url)
             return None
         shape = url_shape(url)
-        if DATE_IN_URL.search(urlsplit(url).query + urlsplit(url).path):
+        if DATE_IN_URL.search(parts.query + parts.path):
             if self.shape_counts["date:" + shape] >= self.date_url_limit:
                 self.skip("calendar", url)
                 return None
@@ -284,14 +284,15 @@ class PortalSpider(scrapy.Spider):
                 yield request
         article = reading.article
         if record:
-            page_type = "article" if article else self.page_type(response.url, reading.hrefs)
+            page_type = "article" if article else self.page_type(response.url, links)
             session.set_page_type(record.record_id, page_type)
             if page_type == "page":
                 self.page_links[record.record_id] = Counter(
                     link_shape(clean_url(u)) for u in set(links))
         if article is None:
             return
-        self.article_shapes.add(link_shape(clean_url(response.url)))
+        fetched = clean_url(response.url)
+        self.article_shapes.add(link_shape(fetched))
         for attachment in article.attachments:
             request = self.follow(attachment["url"], attachment=True)
             if request is not None:
@@ -299,8 +300,8 @@ class PortalSpider(scrapy.Spider):
         canonical = reading.canonical
         canonical = clean_url(urljoin(response.url, canonical)) if canonical else None
         url = (canonical if canonical and self.portal.in_scope(canonical)
-               else self.parameter_order.canonical(response.url))
-        if url != clean_url(response.url):
+               else self.parameter_order.canonical(fetched))
+        if url != fetched:
             self.aliases[url].add(response.url)
         yield {
             "portal": self.portal.id,
@@ -312,21 +313,20 @@ class PortalSpider(scrapy.Spider):
             "search_columns": reading.search_columns,
         }
 
-    def page_type(self, url: str, hrefs: list[str]) -> str:
-        """What a page that holds no article is, from its URL and its links."""
+    def page_type(self, url: str, links: list[str]) -> str:
+        """What a page that holds no article is, from its URL and its links (absolute)."""
         if clean_url(url) in self.home_urls:
             return "home"
         if DATE_IN_URL.search(url):
             return "calendar"
         if SEARCH_URL.search(url):
             return "search"
-        if sum(extension(h) in DOCUMENT_EXTENSIONS for h in hrefs) >= 2:
+        if sum(extension(u) in DOCUMENT_EXTENSIONS for u in links) >= 2:
             return "documents"
         path = urlsplit(url).path
         # A listing is paginated: it is a page n, or it links its own page 2.
         if PAGINATION_URL.search(url) or any(
-                PAGINATION_URL.search(u) and urlsplit(u).path == path
-                for u in (urljoin(url, h) for h in hrefs)):
+                PAGINATION_URL.search(u) and urlsplit(u).path == path for u in links):
             return "listing"
         # Listing or static page is decided at the end (``classify_pages``), once the crawl
         # knows what its article URLs look like.
@@ -394,27 +394,14 @@ def known_articles(db: Any, portal: str) -> dict[str, dict[str, Any]]:
 
 
 def validators(warc_dir: Path, capture: dict[str, Any]) -> dict[str, str]:
-    """Conditional request headers from the ``ETag``/``Last-Modified`` a capture answered with.
-
-    Only the start of the record is decompressed: the headers are all that is needed.
-    """
-    if not capture.get("warc_file"):
+    """Conditional request headers from the ``ETag``/``Last-Modified`` a capture answered with."""
+    headers = (http_headers_at(warc_dir, capture["warc_file"], capture["warc_offset"])
+               if capture.get("warc_file") else None)
+    if headers is None:
         return {}
-    try:
-        with open(warc_path(warc_dir, capture["warc_file"]), "rb") as fh:
-            fh.seek(capture["warc_offset"])
-            head = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(fh.read(32768), 32768)
-    except (OSError, zlib.error):
-        return {}
-    http_head = head.split(b"\r\n\r\n", 2)[1] if head.count(b"\r\n\r\n") >= 2 else b""
-    found = {}
-    for line in http_head.decode("latin-1").split("\r\n")[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "etag":
-            found["If-None-Match"] = value.strip()
-        elif name.strip().lower() == "last-modified":
-            found["If-Modified-Since"] = value.strip()
-    return found
+    found = {"If-None-Match": headers.get_header("ETag"),
+             "If-Modified-Since": headers.get_header("Last-Modified")}
+    return {name: value.strip() for name, value in found.items() if value}
 
 
 def late_aliases(db: Any, portal: str, aliases: dict[str, set[str]]) -> dict[str, list[str]]:
