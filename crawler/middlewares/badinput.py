@@ -14,6 +14,7 @@ Two downloader middlewares, both counting into the ``bad_input/<reason>`` crawl 
 
 from __future__ import annotations
 
+import codecs
 import logging
 import re
 import struct
@@ -42,8 +43,6 @@ FAILURE_REASONS = {
 
 
 def _charset_name(label: str) -> str:
-    import codecs
-
     try:
         return codecs.lookup(label).name
     except LookupError:
