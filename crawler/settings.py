@@ -84,7 +84,7 @@ EXTENSIONS = {
     "crawler.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
 }
 
-# -- Operations: cron runs, progress, alarms (crawler/lock.py, archive/health.py) ------------
+# -- Operations: cron runs, progress, alarms (archive/lock.py, archive/health.py) ------------
 OPS_JOB_ID = None  # the CLI names each `portal-archive crawl` run; its log is logs/<id>.log
 OPS_FULL_CRAWL = False  # set per portal by the CLI for the last full crawl of a dying portal
 PROGRESS_ENABLED = False  # the CLI turns it on when stderr is a terminal

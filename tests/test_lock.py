@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from crawler.lock import LockedError, RunLock
+from archive.lock import LockedError, RunLock
 from tests.conftest import FIXTURES, run_cli
 
 EXIT_LOCKED = 3
@@ -28,7 +28,7 @@ def test_a_second_lock_on_the_same_data_directory_is_refused(tmp_path):
 def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path):
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from crawler.lock import RunLock; RunLock(sys.argv[1]).acquire(); "
+         "import sys, time; from archive.lock import RunLock; RunLock(sys.argv[1]).acquire(); "
          "print('held', flush=True); time.sleep(600)", str(tmp_path)],
         stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "held"

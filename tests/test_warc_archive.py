@@ -236,7 +236,7 @@ def test_show_prints_the_article_its_json_and_the_page_as_served(crawled_archive
 
 
 def test_reindex_and_repair_wait_for_no_running_crawl(archive_copy):
-    from crawler.lock import RunLock
+    from archive.lock import RunLock
 
     with RunLock(archive_copy):  # as a running crawl holds it
         for args in (["reindex"], ["verify", "--repair"]):

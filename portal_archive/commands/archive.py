@@ -28,7 +28,7 @@ def _progress(label: str, total: int) -> Iterator[Any]:
 @contextlib.contextmanager
 def _locked(data: Path) -> Iterator[None]:
     """The crawl's lock: rebuilding or repairing next to a running crawl would corrupt it."""
-    from crawler.lock import LockedError, RunLock
+    from archive.lock import LockedError, RunLock
 
     try:
         with RunLock(data):

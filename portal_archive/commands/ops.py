@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from archive import health, runs
-from crawler.lock import LockedError, RunLock
+from archive.lock import LockedError, RunLock
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
