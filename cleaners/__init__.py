@@ -10,11 +10,12 @@ from __future__ import annotations
 from lxml import html
 
 from .core import Article, extract, page_blocks, parse
+from .dates import DateHint
 from .options import Options
 from .template import HostTemplate
 
-__all__ = ["Article", "HostTemplate", "Options", "extract", "learn_template", "page_blocks",
-           "parse"]
+__all__ = ["Article", "DateHint", "HostTemplate", "Options", "extract", "learn_template",
+           "page_blocks", "parse"]
 
 
 def learn_template(pages: list[tuple[bytes | html.HtmlElement, str]],

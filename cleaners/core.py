@@ -19,6 +19,7 @@ from lxml import etree, html
 
 from . import chrome, dates, families
 from .blocks import BLOCK_TAGS, HEADINGS, Block, linearize
+from .dates import DateHint
 from .decode import decode
 from .normalize import digest, norm
 from .options import Options, default_options
@@ -52,6 +53,7 @@ _AUTHOR_LABEL = re.compile(r"^(?:tác giả|người viết|phóng viên|bài vi
 # "(7 hình)" after a gallery headline is a widget count, not part of the headline.
 _PHOTO_COUNT = re.compile(r"\s*\(\d+\s*(?:hình|ảnh|photos?)\)\s*$", re.I)
 _SENTENCE_END = re.compile(r"[.!?…:;]\"?$")
+_ARTICLE_TYPE = re.compile(r"\barticle\b|NewsArticle|BlogPosting|Report", re.I)
 _META_DATE_KEYS = ("article:published_time", "datepublished", "pubdate", "publishdate",
                    "dc.date.issued", "dcterms.issued", "og:published_time", "date",
                    "publish-date", "article.published", "dc.date.created", "sailthru.date")
@@ -120,19 +122,24 @@ def page_blocks(tree: html.HtmlElement) -> list[Block]:
 def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
             template: HostTemplate | None = None, family_rules: bool = True,
             options: Options | None = None,
-            date_hints: Mapping[str, str] | None = None,
+            date_hint: DateHint | tuple[str, str] | None = None,
             parsed: tuple[html.HtmlElement, str, str | None] | None = None,
             blocks: list[Block] | None = None) -> Article | None:
     """Extract the article of one archived page, or None when the page is not an article.
 
-    ``date_hints`` are dates the crawl saw for this URL elsewhere, by source ("sitemap":
-    its ``lastmod``, "listing": the date printed next to the link): they give a yearless
-    dateline its year, never a date to a page that prints none (contact pages and org
-    charts are in sitemaps too).  Never raises on bad input: undecodable or binary bytes
-    give None. ``parsed`` is what :func:`parse` gave for ``body``, and ``blocks`` what
+    ``date_hint`` is a date the crawl saw for this URL elsewhere: ``DateHint(date, source)``
+    with source "sitemap" (its ``lastmod``) or "listing" (the date printed next to the link).
+    A date the page prints wins; the hint picks among ambiguous ones (the year of a yearless
+    "Chiều 12/12") and dates a page that prints none, with ``date_source`` set to the hint's
+    source.  A sitemap's lastmod dates an undated page only when the page declares itself
+    an article (og:type, JSON-LD type): contact pages and org charts are in sitemaps too.
+    Never raises on bad input: undecodable or binary bytes give None.
+
+    ``parsed`` is what :func:`parse` gave for ``body``, and ``blocks`` what
     :func:`page_blocks` gave for its tree, when the caller has them already (a crawler that
     also learns the host's template from the page).
     """
+    hint = dates.check_hint(date_hint)  # a caller's mistake raises; a bad page never does
     try:
         parsed = parsed or parse(body, headers)
         if parsed is None:
@@ -140,8 +147,7 @@ def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
         tree, encoding, conversion = parsed
         extraction = _Extraction(tree, url or "", template, family_rules,
                                  options or default_options(), blocks)
-        extraction.date_hints = {k: v for k, v in (date_hints or {}).items()
-                                 if dates.parse_iso(v or "")}
+        extraction.date_hint = hint
         return extraction.run(encoding, conversion)
     except Exception:  # a bad page must never stop a crawl; log it for debugging
         log.debug("extraction failed for %s", url, exc_info=True)
@@ -164,7 +170,7 @@ class _Extraction:
         self.container: html.HtmlElement | None = None
         self.inside: set[int] = set()
         self.container_path: set[int] = set()
-        self.date_hints: dict[str, str] = {}
+        self.date_hint: DateHint | None = None
 
     # -- orchestration -------------------------------------------------------------------
     def run(self, encoding: str, conversion: str | None) -> Article | None:
@@ -205,6 +211,10 @@ class _Extraction:
         author = tail_author or self._find_author(content[-1].order)
         published, source, raw = self._find_date(
             start, first.order, [b for b in content if b.order > first.order])
+        if published is None and self.date_hint is not None and (
+                self.date_hint.source == "listing" or self._declared_article()):
+            published, source, raw = self.date_hint.date, self.date_hint.source, \
+                self.date_hint.date
         if published is None and self.opt.require_date:
             return None
         return Article(
@@ -539,11 +549,10 @@ class _Extraction:
             return v, "text", raw
         # A yearless "Chiều 12/12": take the year from the URL, a modified-time meta, or
         # the date the sitemap or listing gave this URL.
-        hinted = [dates.parse_iso(v) for v in self.date_hints.values()]
         year = dates.year_of(dates.from_url(self.url)) or dates.year_of(
             dates.parse_iso(self.meta.get("article:modified_time", "") or
-                            self.meta.get("ld:dateModified", "") or "")) or next(
-            (dates.year_of(v) for v in hinted if v), None)
+                            self.meta.get("ld:dateModified", "") or "")) or (
+            dates.year_of(self.date_hint.date) if self.date_hint else None)
         if year:
             for b in self.blocks[start:end + 3]:
                 dm = dates.parse_day_month(b.text) if len(b.text) < 200 else None
@@ -566,6 +575,11 @@ class _Extraction:
             if _is_date_line(b.text):
                 return dates.parse_text(b.text), b.text
         return None, None
+
+    def _declared_article(self) -> bool:
+        """The page says it is an article: og:type, or a JSON-LD article type."""
+        kinds = (self.meta.get("og:type") or "") + " " + self.meta.get("ld:@type", "")
+        return bool(_ARTICLE_TYPE.search(kinds))
 
     def _category(self) -> str | None:
         section = self.meta.get("article:section")
@@ -611,6 +625,9 @@ def _read_meta(tree: html.HtmlElement) -> dict[str, str]:
         except ValueError:
             continue
         for item in _ld_items(data):
+            kind = item.get("@type")
+            if isinstance(kind, str):
+                meta["ld:@type"] = (meta.get("ld:@type", "") + " " + kind).strip()
             for key in ("datePublished", "dateModified", "articleSection", "headline"):
                 value = item.get(key)
                 if isinstance(value, str) and f"ld:{key}" not in meta:

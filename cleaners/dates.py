@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import NamedTuple
 
 VN_TZ = timezone(timedelta(hours=7))
 
@@ -30,6 +31,28 @@ _VI_LONG = re.compile(
 # A day and month without a year: "Chiều 12/12", "sáng nay (2.9)".
 _DM = re.compile(r"(?<![\d/.])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d/.-]*\d{4})(?![\d])")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|$|-)")
+
+
+HINT_SOURCES = ("sitemap", "listing")
+
+
+class DateHint(NamedTuple):
+    """A date the crawl saw for a URL outside its page: a sitemap's lastmod, or the date a
+    listing printed next to the link."""
+
+    date: str
+    source: str  # "sitemap" or "listing"
+
+
+def check_hint(hint: DateHint | tuple[str, str] | None) -> DateHint | None:
+    """The hint in our ISO form, or None when it is missing or unusable."""
+    if hint is None:
+        return None
+    date, source = hint
+    if source not in HINT_SOURCES:
+        raise ValueError(f"date_hint source must be one of {HINT_SOURCES}, not {source!r}")
+    value = parse_iso(date or "")
+    return DateHint(value, source) if value else None
 
 
 def _valid(y: int, m: int, d: int) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from cleaners import HostTemplate, Options, extract, learn_template
+from cleaners import DateHint, HostTemplate, Options, extract, learn_template
 from cleaners.evaluate import load, templates_for, token_prf
 from cleaners.normalize import norm
 
@@ -148,15 +148,41 @@ def test_yearless_date_takes_year_from_url():
 def test_yearless_date_takes_year_from_sitemap_or_listing_date():
     html = page("Hội nghị tổng kết", [PARA]).replace("</h1>", "</h1><div>Chiều 12/12</div>")
     art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html",
-                  date_hints={"sitemap": "2022-12-13T08:00:00+07:00"})
+                  date_hint=DateHint("2022-12-13T08:00:00+07:00", "sitemap"))
     assert (art.published, art.date_source) == ("2022-12-12", "text")
 
 
-def test_date_hints_do_not_make_an_undated_page_an_article():
-    # Static pages (contact, org charts) are listed in sitemaps with a lastmod too.
+def test_listing_date_dates_a_page_that_prints_none():
     html = page("Hội nghị tổng kết", [PARA])
     url = "http://x.test/tin/hoi-nghi.html"
-    assert extract(html.encode(), url, date_hints={"sitemap": "2021-06-15"}) is None
+    assert extract(html.encode(), url) is None
+    art = extract(html.encode(), url, date_hint=("2021-06-15", "listing"))
+    assert (art.published, art.date_source, art.date_raw) == ("2021-06-15", "listing",
+                                                             "2021-06-15")
+
+
+def test_printed_date_wins_over_the_hint():
+    html = page("Hội nghị tổng kết", [PARA]).replace(
+        "</h1>", "</h1><div>Cập nhật: 08:30 | 03/11/2024</div>")
+    art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html",
+                  date_hint=DateHint("2024-11-05", "listing"))
+    assert (art.published, art.date_source) == ("2024-11-03T08:30:00+07:00", "text")
+
+
+def test_sitemap_lastmod_dates_only_a_page_that_declares_itself_an_article():
+    # Static pages (contact, org charts) are listed in sitemaps with a lastmod too.
+    url = "http://x.test/tin/hoi-nghi.html"
+    hint = DateHint("2021-06-15T09:00:00Z", "sitemap")
+    assert extract(page("Hội nghị tổng kết", [PARA]).encode(), url, date_hint=hint) is None
+    declared = page("Hội nghị tổng kết", [PARA],
+                    head="<meta property='og:type' content='article'>")
+    art = extract(declared.encode(), url, date_hint=hint)
+    assert (art.published, art.date_source) == ("2021-06-15T16:00:00+07:00", "sitemap")
+
+
+def test_a_hint_of_unknown_source_is_a_callers_error():
+    with pytest.raises(ValueError, match="sitemap"):
+        extract(page("T", [PARA]).encode(), "http://x.test/a", date_hint=("2021-06-15", "rss"))
 
 
 def test_teaser_dates_of_other_articles_are_not_used():
