@@ -16,7 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from archive.runs import errors_by_kind, failures
+from archive.runs import failures
+from crawler.stats import errors_by_kind
 
 
 class ProgressBoard:

@@ -19,6 +19,7 @@ from scrapy.http import Response, TextResponse
 from archive import runs
 from cleaners import HostTemplate
 from crawler.session import ArchiveSession
+from crawler.stats import errors_by_kind
 
 MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them
 
@@ -51,7 +52,7 @@ class RunRecorder:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         stats = self.crawler.stats.get_stats()
-        errors = runs.errors_by_kind(stats)
+        errors = errors_by_kind(stats)
         home = dict(self.home)
         if not home:
             kinds = [k for k in errors
