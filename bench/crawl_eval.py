@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import sqlite_utils
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 
 
 def path_query(url: str) -> str:

@@ -35,7 +35,7 @@ def rate(fn, pages: list[tuple[bytes, str, str]], rounds: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("fixtures", nargs="?", default=str(ROOT / "portal_archive/fixtures"))
+    parser.add_argument("fixtures", nargs="?", default=str(ROOT / "portal_archive/demo/fixtures"))
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     _, site_pages = load(args.fixtures)

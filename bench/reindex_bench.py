@@ -24,7 +24,7 @@ from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 from archive.reindex import rebuild  # noqa: E402
 from archive.warc import RotatingWarcWriter  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 PORTAL = {"id": "bench", "name": "Bench portal", "base_url": "http://bench.test/",
           "province": "Huế", "district": "A Lưới", "family": None}
 WORDS = ("xã nông thôn mới hội đồng nhân dân huyện tỉnh cán bộ đảng viên kinh tế "

@@ -21,7 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders  # noqa: E402
 
 from archive.warc import RotatingWarcWriter  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ import click
 from archive import __version__
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-DEMO_FIXTURES = Path(__file__).with_name("fixtures")
+DEMO_FIXTURES = Path(__file__).with_name("demo") / "fixtures"
 DEMO_QUERY = "nông thôn mới"
 DEMO_MARKER = ".portal-archive-demo"
 
@@ -68,7 +68,7 @@ def print_summary_table(summaries: list[Any]) -> None:
 def run_crawl(portals: list[Any], data_dir: Path, overrides: dict[str, Any],
               fixtures: Path | None) -> list[Any]:
     from crawler.runner import FIXTURE_SETTINGS, crawl, project_settings
-    from portal_archive.fixtureserver import FixtureServer
+    from portal_archive.demo.server import FixtureServer
 
     with contextlib.ExitStack() as stack:
         if fixtures is not None:
@@ -104,7 +104,7 @@ def crawl(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
     \b
     Example:
         portal-archive crawl --portal aluoi-tth --portal vinhbao-hp
-        portal-archive crawl --fixtures portal_archive/fixtures
+        portal-archive crawl --fixtures portal_archive/demo/fixtures
         portal-archive crawl --url https://example.gov.vn/ --province "Hà Nội"
         portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
     """

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from portal_archive.fixtureserver import FixtureServer
+from portal_archive.demo.server import FixtureServer
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 # The fixture portals are served by our own loopback server: no politeness delay is owed to it.
 FAST_CRAWL = ["-s", "LOG_LEVEL=WARNING"]
 

@@ -12,7 +12,7 @@ from cleaners import DateHint, HostTemplate, Options, extract, learn_template
 from cleaners.evaluate import load, templates_for, token_prf
 from cleaners.normalize import norm
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 PAGES, SITE_PAGES = load(FIXTURES)
 TEMPLATES = templates_for(SITE_PAGES)
 BY_ID = {p.id: p for p in PAGES}

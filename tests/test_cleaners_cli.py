@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from portal_archive.commands.cleaning import eval_command, extract_command
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
 SITE = FIXTURES / "sites" / "vinhbao-hp"
 ARTICLE = (SITE / "files/tin-tuc-su-kien/tin-thanh-pho"
            / "Hai-Phong-thong-xe-ky-thuat-tuyen-duong-tinh-359-1215.html")

@@ -8,7 +8,7 @@ import json
 import shutil
 from urllib.parse import urlsplit
 
-from portal_archive.fixtureserver import FixtureServer
+from portal_archive.demo.server import FixtureServer
 from tests.conftest import FIXTURES
 
 

@@ -103,8 +103,8 @@ def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
 
     \b
     Example:
-        portal-archive eval portal_archive/fixtures
-        portal-archive eval portal_archive/fixtures --no-family-rules --json
+        portal-archive eval portal_archive/demo/fixtures
+        portal-archive eval portal_archive/demo/fixtures --no-family-rules --json
     """
     from dataclasses import asdict
 

@@ -7,7 +7,7 @@ that routes by host, so a crawler configured to use it as its proxy requests
 Plain requests with a ``Host`` header work as well.
 
 Manifests and files are read again when they change on disk, so a test can change what a portal
-answers between two crawls. Run it as ``python -m portal_archive.fixtureserver DIR``: it binds
+answers between two crawls. Run it as ``python -m portal_archive.demo.server DIR``: it binds
 127.0.0.1 on a free port and prints its URL on its first line of output, as Scrapy's mock server
 does.
 """
@@ -271,7 +271,7 @@ class FixtureServer:
 
     def __enter__(self) -> FixtureServer:
         self.proc = subprocess.Popen(
-            [sys.executable, "-u", "-m", "portal_archive.fixtureserver", str(self.root),
+            [sys.executable, "-u", "-m", "portal_archive.demo.server", str(self.root),
              "--exit-with-stdin"],
             stdin=subprocess.PIPE,  # closed when this process ends, even by SIGKILL
             stdout=subprocess.PIPE,
