@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from scrapy import Spider
@@ -10,7 +11,6 @@ from scrapy.crawler import Crawler
 
 from archive import index
 from crawler.session import ArchiveSession
-from crawler.spiders.portal import article_row
 
 
 class ArticlePipeline:
@@ -36,3 +36,29 @@ class ArticlePipeline:
         session.counts[change] += 1
         self.crawler.stats.inc_value(f"archive/articles/{change}")
         return item
+
+
+def article_row(item: dict[str, Any]) -> dict[str, Any]:
+    """The index row of an article item (without the fields the index adds itself)."""
+    article = item["article"]
+    record = item["warc_record"]
+    return {
+        "url": item["url"],
+        "portal": item["portal"],
+        "title": article.title,
+        "published": article.published,
+        "date_source": article.date_source,
+        "author": article.author,
+        "category": article.category,
+        "summary": article.summary,
+        "text": article.text,
+        "captions": json.dumps(article.captions, ensure_ascii=False),
+        "attachments": json.dumps(article.attachments, ensure_ascii=False),
+        "word_count": len(article.text.split()),
+        "language": article.language,
+        "digest": article.digest,
+        "warc_file": record.warc_file,
+        "warc_offset": record.offset,
+        "warc_length": record.length,
+        "payload_digest": record.payload_digest,
+    }

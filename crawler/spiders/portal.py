@@ -415,29 +415,3 @@ def late_aliases(db: Any, portal: str, aliases: dict[str, set[str]]) -> dict[str
             if new:
                 found[url] = sorted(new)
     return found
-
-
-def article_row(item: dict[str, Any]) -> dict[str, Any]:
-    """The index row of an article item (without the fields the index adds itself)."""
-    article = item["article"]
-    record = item["warc_record"]
-    return {
-        "url": item["url"],
-        "portal": item["portal"],
-        "title": article.title,
-        "published": article.published,
-        "date_source": article.date_source,
-        "author": article.author,
-        "category": article.category,
-        "summary": article.summary,
-        "text": article.text,
-        "captions": json.dumps(article.captions, ensure_ascii=False),
-        "attachments": json.dumps(article.attachments, ensure_ascii=False),
-        "word_count": len(article.text.split()),
-        "language": article.language,
-        "digest": article.digest,
-        "warc_file": record.warc_file,
-        "warc_offset": record.offset,
-        "warc_length": record.length,
-        "payload_digest": record.payload_digest,
-    }
