@@ -100,6 +100,5 @@ HEALTH_SILENCE_MIN_DAYS = 14  # days: never call a portal silent sooner
 HEALTH_SILENCE_MIN_ARTICLES = 5  # dated articles needed to know a portal's publishing rhythm
 
 LOG_LEVEL = "INFO"
-REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 FEED_EXPORT_ENCODING = "utf-8"
