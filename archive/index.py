@@ -245,7 +245,8 @@ def m_ops_001_run_history_and_health(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m_ops_002_template_match(db: sqlite_utils.Database) -> None:
-    # Share of the learned template's chrome lines the home page still shows (crawler/recorder.py)
+    # Share of the learned template's chrome lines the home page still shows
+    # (crawler/extensions/recorder.py)
     db["runs"].add_column("template_match", float)
 
 

@@ -1,9 +1,9 @@
 """Run history: one ``runs`` row per portal and crawl, grouped by job (one ``portal-archive
 crawl`` invocation), with the figures an operator looks at.
 
-The crawl fills a row in three steps: the session opens it, ``crawler.recorder`` adds what the
-crawler saw (pages, errors by kind, the home page), and ``summarize_job`` adds what the index
-and WARC files got once every portal has closed.
+The crawl fills a row in three steps: the session opens it, ``crawler.extensions.recorder``
+adds what the crawler saw (pages, errors by kind, the home page), and ``summarize_job`` adds
+what the index and WARC files got once every portal has closed.
 """
 
 from __future__ import annotations

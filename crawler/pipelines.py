@@ -10,7 +10,7 @@ from scrapy import Spider
 from scrapy.crawler import Crawler
 
 from archive import index
-from crawler.session import ArchiveSession
+from crawler.extensions.session import ArchiveSession
 
 
 class ArticlePipeline:

@@ -80,8 +80,9 @@ ITEM_PIPELINES = {
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
-    "crawler.recorder.RunRecorder": 500,  # run figures and the home page's answer, per portal
-    "crawler.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
+    # Run figures and the home page's answer, per portal.
+    "crawler.extensions.recorder.RunRecorder": 500,
+    "crawler.extensions.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
 }
 
 # -- Operations: cron runs, progress, alarms (archive/lock.py, archive/health.py) ------------

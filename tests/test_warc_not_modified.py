@@ -16,10 +16,10 @@ import cleaners
 from archive.reindex import rebuild
 from archive.warc import NOT_MODIFIED_PROFILE
 from archive.warcfiles import read_record
+from crawler.extensions.session import ArchiveSession
 from crawler.middlewares.warc import WarcCaptureMiddleware
 from crawler.pipelines import ArticlePipeline
 from crawler.registry import Portal
-from crawler.session import ArchiveSession
 from tests.conftest import FIXTURES
 
 GOLD = json.loads((FIXTURES / "gold" / "aluoi-tth" / "al-01.json").read_text(encoding="utf-8"))

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive.warc import payload_digest, warc_date
-from crawler.session import ArchiveSession
+from crawler.extensions.session import ArchiveSession
 
 # Twisted has already removed the chunk framing from the body; saying "chunked" would make
 # WARC readers try to de-chunk it again.

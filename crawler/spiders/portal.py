@@ -31,9 +31,9 @@ import cleaners
 from archive import index
 from archive.warcfiles import http_headers_at
 from crawler import resume
+from crawler.extensions.session import ArchiveSession
 from crawler.reading import PageReader
 from crawler.registry import Portal, RegistryError, load_registry
-from crawler.session import ArchiveSession
 from crawler.urls import ParameterOrder, clean_url, join_url
 
 # Fetched and archived, never parsed for links: government documents are often what matters most.
@@ -119,7 +119,8 @@ class PortalSpider(scrapy.Spider):
         session = ArchiveSession.for_crawler(self.crawler)
         settings = self.settings
         stored = index.load_template(session.db, self.portal.host)
-        # As the last crawl left it: the home page is checked against it (crawler/recorder.py).
+        # As the last crawl left it: the home page is checked against it
+        # (crawler/extensions/recorder.py).
         self.template = cleaners.HostTemplate.from_json(stored) if stored else None
         self.reader = PageReader(self.portal.id, stored,
                                  in_process=not settings.getbool("PORTAL_READING_PROCESS"))

@@ -18,7 +18,7 @@ from scrapy.http import Response, TextResponse
 
 from archive import runs
 from cleaners import HostTemplate
-from crawler.session import ArchiveSession
+from crawler.extensions.session import ArchiveSession
 from crawler.stats import errors_by_kind
 
 MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them

@@ -1,0 +1,1 @@
+"""Scrapy extensions, one concern per module; enabled and ordered in ``crawler.settings``."""
