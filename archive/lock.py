@@ -3,6 +3,11 @@
 The lock is an OS lock (``flock``) on a file in the data directory: the kernel releases it when
 the process that holds it exits, killed or not, so a stale lock can never block later runs.
 The file also tells who holds the lock, for the message the second run prints.
+
+``flock`` locks an open file, not a process: a second ``RunLock`` in the process that holds the
+lock is refused too. Within one process the crawl's parts share one hold with ``SharedRunLock``:
+``portal-archive crawl`` holds it for the whole job, and the crawl of each portal holds it again
+(``crawler/extensions/session.py``), so that plain ``scrapy crawl`` takes it as well.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import ClassVar
 
 LOCK_FILE = "crawl.lock"
 
@@ -51,6 +57,45 @@ class RunLock:
             self._fd = None
 
     def __enter__(self) -> RunLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.release()
+
+
+class SharedRunLock:
+    """The data directory's lock, held once per process however many holders ask for it: the
+    first ``acquire`` takes the ``RunLock``, the last ``release`` lets it go."""
+
+    _held: ClassVar[dict[Path, tuple[RunLock, int]]] = {}  # lock file -> (lock, holders)
+
+    def __init__(self, data_dir: Path) -> None:
+        self.lock = RunLock(data_dir)
+        self.path = self.lock.path.resolve()
+        self.holding = False
+
+    def acquire(self) -> None:
+        if self.holding:
+            return
+        lock, holders = self._held.get(self.path, (self.lock, 0))
+        if not holders:
+            lock.acquire()  # raises LockedError, holding nothing
+        self._held[self.path] = (lock, holders + 1)
+        self.holding = True
+
+    def release(self) -> None:
+        if not self.holding:
+            return
+        self.holding = False
+        lock, holders = self._held.pop(self.path)
+        if holders > 1:
+            self._held[self.path] = (lock, holders - 1)
+        else:
+            lock.release()
+
+    def __enter__(self) -> SharedRunLock:
         self.acquire()
         return self
 

@@ -8,21 +8,26 @@ from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from archive import index
 from crawler.extensions.session import ArchiveSession
 
 
 class ArticlePipeline:
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
         self.crawler = crawler
+        self.session = session
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
-        return cls(crawler)
+        session = crawler.get_extension(ArchiveSession)
+        if session is None:
+            raise NotConfigured("the ArchiveSession extension is off")
+        return cls(crawler, session)
 
     def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
-        session = ArchiveSession.for_crawler(self.crawler)
+        session = self.session
         row = article_row(item)
         payload = {**row, "fetched_url": item["fetched_url"], "body": item["article"].body}
         conversion = session.warc.metadata(

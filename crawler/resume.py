@@ -19,19 +19,18 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from scrapy import Spider, signals
-from scrapy.crawler import Crawler
+from scrapy.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 MARK = "interrupted.json"
 
 
-def keep_job(crawler: Crawler, portal_id: str) -> Keeper | None:
-    """Set ``JOBDIR`` for the portal's crawl and return its keeper (hold on to it: signals keep
-    weak references), or None when resuming is off or the user chose a ``JOBDIR`` themselves
-    (theirs to manage). Call before the crawler's settings freeze."""
-    settings = crawler.settings
+def keep_job(settings: Settings, portal_id: str) -> Keeper | None:
+    """Set ``JOBDIR`` for the portal's crawl and return its keeper, or None when resuming is off
+    or the user chose a ``JOBDIR`` themselves (theirs to manage). Call with the data
+    directory's lock held (a running crawl's queue is not ours to judge), before the crawler's
+    settings freeze."""
     if not settings.getbool("PORTAL_RESUME") or settings.get("JOBDIR"):
         return None
     path = Path(settings["ARCHIVE_DATA_DIR"]) / "jobs" / portal_id
@@ -45,9 +44,7 @@ def keep_job(crawler: Crawler, portal_id: str) -> Keeper | None:
                        portal_id)
         shutil.rmtree(path)
     settings.set("JOBDIR", str(path), priority="spider")
-    keeper = Keeper(path)
-    crawler.signals.connect(keeper.spider_closed, signal=signals.spider_closed)
-    return keeper
+    return Keeper(path)
 
 
 class Keeper:
@@ -55,16 +52,11 @@ class Keeper:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.reason = ""
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
-        self.reason = reason
-        # The spider state is written by Scrapy's own spider_closed handler, which may run
-        # after this one: decide when the engine has stopped.
-        spider.crawler.signals.connect(self.engine_stopped, signal=signals.engine_stopped)
-
-    def engine_stopped(self) -> None:
-        if self.reason == "shutdown":
+    def finish(self, reason: str) -> None:
+        """Call once the engine has stopped: Scrapy has written the queue and the spider's
+        state by then."""
+        if reason == "shutdown":
             stopped = datetime.now(UTC).isoformat(timespec="seconds")
             (self.path / MARK).write_text(json.dumps({"stopped": stopped}), encoding="utf-8")
         else:

@@ -14,6 +14,7 @@ from scrapy.utils.project import get_project_settings
 
 from crawler.registry import Portal
 from crawler.spiders.portal import PortalSpider
+from crawler.stats import articles_by_change, counts_under, failed_requests
 
 # Loopback fixture servers are ours to load: these replace the politeness defaults there.
 FIXTURE_SETTINGS = {
@@ -71,25 +72,21 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
     summaries = []
     for portal, crawler in crawlers:
         stats = crawler.stats.get_stats()
-        session = getattr(crawler, "_archive_session", None)
         seconds = (stats["finish_time"] - stats["start_time"]).total_seconds() if (
             "finish_time" in stats and "start_time" in stats) else time.monotonic() - started
+        articles = articles_by_change(stats)
         summaries.append(CrawlSummary(
             portal=portal.id,
             pages=stats.get("downloader/response_count", 0),
-            articles=sum(session.counts.values()) if session else 0,
-            new=stats.get("archive/articles/new", 0),
-            changed=stats.get("archive/articles/changed", 0),
-            unchanged=stats.get("archive/articles/unchanged", 0),
+            articles=sum(articles.values()),
+            new=articles["new"],
+            changed=articles["changed"],
+            unchanged=articles["unchanged"],
             not_modified=stats.get("crawl/pages/not_modified", 0),
-            failed=stats.get("log_count/ERROR", 0) + sum(
-                v for k, v in stats.items()
-                if k.startswith("retry/max_reached") or k == "httperror/response_ignored_count"),
-            skipped={k.rsplit("/", 1)[1]: v for k, v in stats.items()
-                     if k.startswith("discovery/skipped/")},
-            bad_input={k.rsplit("/", 1)[1]: v for k, v in stats.items()
-                       if k.startswith("bad_input/")},
-            warc_bytes=session.warc.bytes_written if session else 0,
+            failed=failed_requests(stats),
+            skipped=counts_under(stats, "discovery/skipped/"),
+            bad_input=counts_under(stats, "bad_input/"),
+            warc_bytes=stats.get("archive/warc_bytes", 0),
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),
         ))

@@ -80,8 +80,10 @@ ITEM_PIPELINES = {
 REMOTE_CONTROL_ENABLED = False
 EXTENSIONS = {
     "scrapy.extensions.telnet.TelnetConsole": None,
-    # Run figures and the home page's answer, per portal.
-    "crawler.extensions.recorder.RunRecorder": 500,
+    # Lock, WARC, index, run row. Built before Scrapy's own extensions (0): it sets the JOBDIR
+    # that SpiderState reads, once it holds the data directory's lock. It owns the run
+    # recorder (run figures, the home page's answer).
+    "crawler.extensions.session.ArchiveSession": -100,
     "crawler.extensions.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
 }
 

@@ -28,3 +28,21 @@ def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
             continue
         errors[kind] = errors.get(kind, 0) + int(value)
     return dict(sorted(errors.items()))
+
+
+def counts_under(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    """``{reason: n}`` of the keys ``prefix<reason>`` (``discovery/skipped/``, ``bad_input/``)."""
+    return {key[len(prefix):]: value for key, value in stats.items() if key.startswith(prefix)}
+
+
+def articles_by_change(stats: dict[str, Any]) -> dict[str, int]:
+    """Articles the crawl stored: new, changed, and fetched again unchanged (304s included)."""
+    return {change: stats.get(f"archive/articles/{change}", 0)
+            for change in ("new", "changed", "unchanged")}
+
+
+def failed_requests(stats: dict[str, Any]) -> int:
+    """Requests given up: errors logged, retries exhausted, HTTP errors left unhandled."""
+    return stats.get("log_count/ERROR", 0) + sum(
+        value for key, value in stats.items()
+        if key.startswith("retry/max_reached") or key == "httperror/response_ignored_count")

@@ -32,21 +32,30 @@ class Stats(dict):
     def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
         self[key] = self.get(key, start) + count
 
+    def set_value(self, key: str, value: object) -> None:
+        self[key] = value
+
 
 def crawler(data: Path) -> SimpleNamespace:
-    """What the archive components use of a Scrapy crawler, for one portal."""
+    """What the archive components use of a Scrapy crawler, for one portal, with its archive
+    session open."""
     settings = Settings()
     settings.setmodule("crawler.settings")
     settings.set("ARCHIVE_DATA_DIR", str(data))
     portal = Portal(id="aluoi-tth", base_url="http://aluoi-tth.test/")
-    return SimpleNamespace(settings=settings, stats=Stats(), spider=SimpleNamespace(portal=portal),
-                           signals=SimpleNamespace(connect=lambda *a, **k: None))
+    crawl = SimpleNamespace(settings=settings, stats=Stats(), spider=SimpleNamespace(portal=portal),
+                            signals=SimpleNamespace(connect=lambda *a, **k: None))
+    crawl.session = ArchiveSession(crawl, portal, data_dir=data,  # type: ignore[arg-type]
+                                   max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
+                                   operator=settings["ARCHIVE_OPERATOR"])
+    crawl.session.open()
+    return crawl
 
 
 def fetch(crawl: SimpleNamespace, status: int, body: bytes, headers: dict) -> Request:
     request = Request(URL, headers={"If-None-Match": '"v1"'} if status == 304 else {})
     response = Response(URL, status=status, headers=headers, body=body, request=request)
-    WarcCaptureMiddleware(crawl).process_response(request, response)
+    WarcCaptureMiddleware(crawl, crawl.session).process_response(request, response)
     return request
 
 
@@ -61,17 +70,17 @@ def article(db_path: Path) -> dict:
 def test_a_304_is_a_not_modified_revisit_and_its_article_stays_unchanged(tmp_path):
     first = crawler(tmp_path)
     request = fetch(first, 200, PAGE, HEADERS)
-    ArticlePipeline(first).process_item({
+    ArticlePipeline(first, first.session).process_item({
         "url": URL, "fetched_url": URL, "portal": "aluoi-tth",
         "article": cleaners.extract(PAGE, URL, HEADERS),
         "warc_record": request.meta["warc_record"], "warc_date": request.meta["warc_date"],
     })
-    ArchiveSession.for_crawler(first).close()
+    first.session.close()
     stored = article(tmp_path / "index.db")
 
     second = crawler(tmp_path)
     request = fetch(second, 304, b"", {"ETag": '"v1"'})
-    ArchiveSession.for_crawler(second).close()
+    second.session.close()
 
     pointer = request.meta["warc_record"]
     revisit = read_record(tmp_path / "warc", pointer.warc_file, pointer.offset, pointer.length)

@@ -1,7 +1,8 @@
 """Record what one crawl of one portal met into its ``runs`` row: pages, errors by kind, and how
 the portal's home page answered (the liveness alarms of ``archive/health.py`` read it).
 
-Enabled in ``EXTENSIONS``; the CLI names the invocation with the ``OPS_JOB_ID`` setting.
+Owned by the archive session (crawler/extensions/session.py), which writes its figures into
+the run row just before the run is closed. The CLI names the invocation with ``OPS_JOB_ID``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
+import sqlite_utils
 from lxml import html
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
@@ -18,7 +20,6 @@ from scrapy.http import Response, TextResponse
 
 from archive import runs
 from cleaners import HostTemplate
-from crawler.extensions.session import ArchiveSession
 from crawler.stats import errors_by_kind
 
 MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them
@@ -30,13 +31,7 @@ class RunRecorder:
         self.job = crawler.settings.get("OPS_JOB_ID")
         self.full = crawler.settings.getbool("OPS_FULL_CRAWL")
         self.home: dict[str, Any] = {}
-        # Connected before the session connects its own close: this runs while it is open.
         crawler.signals.connect(self.response_received, signal=signals.response_received)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
-        return cls(crawler)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
@@ -50,7 +45,8 @@ class RunRecorder:
             self.home["template_match"] = template_match(getattr(spider, "template", None),
                                                          response)
 
-    def spider_closed(self, spider: Spider, reason: str) -> None:
+    def record(self, db: sqlite_utils.Database, run_id: int) -> None:
+        """Write what the crawl met into its run row."""
         stats = self.crawler.stats.get_stats()
         errors = errors_by_kind(stats)
         home = dict(self.home)
@@ -58,8 +54,7 @@ class RunRecorder:
             kinds = [k for k in errors
                      if not k.startswith("http_") and k not in runs.NOT_FAILURES]
             home["home_error"] = ", ".join(kinds) or "no response"
-        session = ArchiveSession.for_crawler(self.crawler)  # still open: it closes after us
-        runs.record_crawl(session.db, session.run_id, job=self.job, full=self.full,
+        runs.record_crawl(db, run_id, job=self.job, full=self.full,
                           pages=stats.get("downloader/response_count", 0), errors=errors, **home)
 
 

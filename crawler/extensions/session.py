@@ -1,80 +1,140 @@
-"""The archive of one crawl of one portal: its WARC writer, its index connection, its run row.
+"""The archive of one crawl of one portal, as a Scrapy extension: the data directory's lock, the
+WARC writer, the index connection and the run row.
 
-The WARC middleware, the spider and the article pipeline of a crawler all share one session;
-``ArchiveSession.for_crawler`` creates it on first use and closes it when the spider closes.
+The spider, the WARC middleware and the article pipeline find it with
+``crawler.get_extension(ArchiveSession)``. It opens and closes in a fixed order:
+
+Opening
+    1. ``from_crawler`` (the extension is built before Scrapy's own, order -100 in
+       ``EXTENSIONS``): take the data directory's lock (archive/lock.py), then set the portal's
+       ``JOBDIR`` (crawler/resume.py), which Scrapy's SpiderState and scheduler read. A crawl
+       that finds the lock held sets no ``JOBDIR``: another crawl's queue is not its to touch.
+    2. ``spider_opened``: a crawl without the lock logs one error line and closes with reason
+       ``locked``; any other opens the index, its run row and the WARC writer.
+
+Closing (one ``spider_closed`` handler; Scrapy has closed the item pipelines before it)
+    1. the closers registered with ``on_close`` (the spider's: listings, learned template, late
+       aliases), in the order they were registered;
+    2. the run recorder writes the run's figures (crawler/extensions/recorder.py);
+    3. page types go to WARC, captures to the index; the WARC file and the run row are closed.
+    4. At ``engine_stopped``, once Scrapy has written the job's queue and state: the resume
+       keeper keeps or removes the job directory, and the lock is let go.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import sqlite_utils
-from scrapy import signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import CloseSpider, NotConfigured
 
 from archive import index
+from archive.lock import LockedError, SharedRunLock
 from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
+from crawler import resume
+from crawler.extensions.recorder import RunRecorder
 from crawler.registry import Portal
 
 logger = logging.getLogger(__name__)
 
 CAPTURE_BATCH = 200  # capture rows kept in memory before they are written to the index
+LOCKED = "locked"  # the finish reason of a crawl that found another one holding the lock
+# Settings kept in the warcinfo record of every WARC file.
+SUMMARY_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY",
+                    "CONCURRENT_REQUESTS_PER_DOMAIN", "DEPTH_LIMIT", "PORTAL_MAX_PAGES")
 
 
 class ArchiveSession:
-    def __init__(
-        self, data_dir: Path, portal: Portal, *, max_size: int, operator: str,
-        settings_summary: dict[str, Any], gzip_level: int = DEFAULT_GZIP_LEVEL,
-    ) -> None:
+    def __init__(self, crawler: Crawler, portal: Portal, *, data_dir: Path, max_size: int,
+                 operator: str, gzip_level: int = DEFAULT_GZIP_LEVEL) -> None:
+        self.crawler = crawler
         self.portal = portal
-        self.db: sqlite_utils.Database = index.open_index(data_dir / "index.db")
-        index.upsert_portal(self.db, portal.to_dict())
-        self.run_id = self.db["runs"].insert(
-            {"started": index.now(), "portals": portal.id, "status": "running"}
-        ).last_pk
-        self.warc = RotatingWarcWriter(
-            data_dir / "warc",
-            prefix=f"portal-archive-{portal.id}",
-            max_size=max_size,
-            warcinfo={
-                "operator": operator,
-                "isPartOf": portal.id,
-                "description": f"{portal.name or portal.id} ({portal.base_url})",
-                "robots": "obey",
-                "http-header-user-agent": settings_summary.get("USER_AGENT", ""),
-                "json-metadata": json.dumps(settings_summary, ensure_ascii=False),
-                # What `portal-archive reindex` needs to rebuild the index from WARC alone.
-                "portal": json.dumps(portal.to_dict(), ensure_ascii=False, sort_keys=True),
-                "run-id": str(self.run_id),
-            },
-            gzip_level=gzip_level,
-        )
+        self.data_dir = data_dir
+        self.max_size = max_size
+        self.operator = operator
+        self.gzip_level = gzip_level
+        self.lock = SharedRunLock(data_dir)
+        self.locked: str | None = None  # why the lock could not be taken
+        self.job: resume.Keeper | None = None
+        self.recorder = RunRecorder(crawler)
+        self.closers: list[Callable[[str], None]] = []
+        self.reason = ""
+        self.db: sqlite_utils.Database
+        self.warc: RotatingWarcWriter
+        self.run_id = 0
+        self.opened = False
         self.page_types: dict[str, str] = {}  # record id -> page type, archived at close
         self.pending: dict[str, dict[str, Any]] = {}  # record id -> capture row not yet written
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
 
     @classmethod
-    def for_crawler(cls, crawler: Crawler) -> ArchiveSession:
-        session = getattr(crawler, "_archive_session", None)
-        if session is None:
-            settings = crawler.settings
-            summary = {k: settings.get(k) for k in (
-                "USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY", "CONCURRENT_REQUESTS_PER_DOMAIN",
-                "DEPTH_LIMIT", "PORTAL_MAX_PAGES")}
-            session = cls(
-                Path(settings["ARCHIVE_DATA_DIR"]),
-                crawler.spider.portal,
-                max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
-                operator=settings["ARCHIVE_OPERATOR"],
-                settings_summary=summary,
-                gzip_level=settings.getint("ARCHIVE_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL),
-            )
-            crawler._archive_session = session  # type: ignore[attr-defined]
-            crawler.signals.connect(session.close, signal=signals.spider_closed)
+    def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
+        portal = getattr(crawler.spider, "portal", None)
+        if not isinstance(portal, Portal):
+            raise NotConfigured("the spider crawls no portal")
+        settings = crawler.settings
+        session = cls(crawler, portal, data_dir=Path(settings["ARCHIVE_DATA_DIR"]),
+                      max_size=settings.getint("ARCHIVE_WARC_MAX_SIZE"),
+                      operator=settings["ARCHIVE_OPERATOR"],
+                      gzip_level=settings.getint("ARCHIVE_WARC_GZIP_LEVEL", DEFAULT_GZIP_LEVEL))
+        try:
+            session.lock.acquire()
+        except LockedError as e:
+            session.locked = str(e)
+        else:
+            session.job = resume.keep_job(settings, portal.id)
+        crawler.signals.connect(session.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(session.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(session.engine_stopped, signal=signals.engine_stopped)
         return session
+
+    @property
+    def keeps_job(self) -> bool:
+        """Whether an interrupted crawl's queue and spider state are kept for the next run."""
+        return self.job is not None
+
+    def spider_opened(self, spider: Spider) -> None:
+        if self.locked:
+            logger.error("%s: not crawling", self.locked)
+            raise CloseSpider(LOCKED)
+        self.open()
+
+    def open(self) -> None:
+        portal, settings = self.portal, self.crawler.settings
+        summary = {name: settings.get(name) for name in SUMMARY_SETTINGS}
+        self.db = index.open_index(self.data_dir / "index.db")
+        index.upsert_portal(self.db, portal.to_dict())
+        self.run_id = self.db["runs"].insert(
+            {"started": index.now(), "portals": portal.id, "status": "running"}
+        ).last_pk
+        self.warc = RotatingWarcWriter(
+            self.data_dir / "warc",
+            prefix=f"portal-archive-{portal.id}",
+            max_size=self.max_size,
+            warcinfo={
+                "operator": self.operator,
+                "isPartOf": portal.id,
+                "description": f"{portal.name or portal.id} ({portal.base_url})",
+                "robots": "obey",
+                "http-header-user-agent": summary.get("USER_AGENT", ""),
+                "json-metadata": json.dumps(summary, ensure_ascii=False),
+                # What `portal-archive reindex` needs to rebuild the index from WARC alone.
+                "portal": json.dumps(portal.to_dict(), ensure_ascii=False, sort_keys=True),
+                "run-id": str(self.run_id),
+            },
+            gzip_level=self.gzip_level,
+        )
+        self.opened = True
+
+    def on_close(self, closer: Callable[[str], None]) -> None:
+        """Call ``closer(reason)`` when the spider closes, while the archive is still open."""
+        self.closers.append(closer)
 
     def add_capture(self, url: str, pointer: RecordPointer, *, status: int,
                     content_type: str, time: str) -> None:
@@ -124,7 +184,16 @@ class ArchiveSession:
                 index.insert_captures(self.db, self.pending.values())
             self.pending.clear()
 
-    def close(self, spider: object = None, reason: str = "finished") -> None:
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        self.reason = reason
+        if not self.opened:
+            return
+        for closer in self.closers:
+            closer(reason)
+        self.recorder.record(self.db, self.run_id)
+        self.close(reason)
+
+    def close(self, reason: str = "finished") -> None:
         if self.page_types:
             # Page types are decided after the capture is written: keep them in the WARC
             # too, so that a reindex restores them.
@@ -133,9 +202,16 @@ class ArchiveSession:
                                refers_to=None, record_type="metadata")
         self.flush()
         self.warc.close()
+        self.crawler.stats.set_value("archive/warc_bytes", self.warc.bytes_written)
         self.db["runs"].update(self.run_id, {
             "ended": index.now(),
             "status": reason,
             "stats": json.dumps({**self.counts, "warc_bytes": self.warc.bytes_written}),
         })
         self.db.close()
+        self.opened = False
+
+    def engine_stopped(self) -> None:
+        if self.job is not None:
+            self.job.finish(self.reason)
+        self.lock.release()

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 
@@ -57,18 +58,22 @@ class WarcCaptureMiddleware:
     """Archive each response: in full, or as a ``revisit`` when its payload was archived
     before for the same URL (or the server answered 304 Not Modified)."""
 
-    def __init__(self, crawler: Crawler) -> None:
+    def __init__(self, crawler: Crawler, session: ArchiveSession) -> None:
         self.crawler = crawler
+        self.session = session
         self.revisits = crawler.settings.getbool("ARCHIVE_REVISITS", True)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
-        return cls(crawler)
+        session = crawler.get_extension(ArchiveSession)
+        if session is None:
+            raise NotConfigured("the ArchiveSession extension is off")
+        return cls(crawler, session)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
-        session = ArchiveSession.for_crawler(self.crawler)
+        session = self.session
         date = warc_date()
         previous = None
         if self.revisits and response.status == 304:

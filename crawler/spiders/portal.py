@@ -30,7 +30,6 @@ from scrapy.utils.sitemap import Sitemap
 import cleaners
 from archive import index
 from archive.warcfiles import http_headers_at
-from crawler import resume
 from crawler.extensions.session import ArchiveSession
 from crawler.reading import PageReader
 from crawler.registry import Portal, RegistryError, load_registry
@@ -107,16 +106,13 @@ class PortalSpider(scrapy.Spider):
         self.seen_links: dict[str, str | None] = {}  # link -> its clean URL (None: not ours)
         self.first_crawl = True  # no article of the portal stored yet: learn from every page
         self.reader: PageReader | None = None
-        self.job: resume.Keeper | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.job = resume.keep_job(crawler, spider.portal.id)
-        return spider
 
     async def start(self) -> Any:
-        session = ArchiveSession.for_crawler(self.crawler)
+        session = self.crawler.get_extension(ArchiveSession)
+        if session is None:
+            raise RuntimeError("the portal spider needs the ArchiveSession extension (EXTENSIONS)")
+        self.session = session
+        session.on_close(self.finish)
         settings = self.settings
         stored = index.load_template(session.db, self.portal.host)
         # As the last crawl left it: the home page is checked against it
@@ -136,7 +132,7 @@ class PortalSpider(scrapy.Spider):
             self.known = known_articles(session.db, self.portal.id)
         self.first_crawl = not self.known
         state = getattr(self, "state", None)  # Scrapy's, kept in JOBDIR by an interrupted run
-        resumed = self.job is not None and bool(state)
+        resumed = session.keeps_job and bool(state)
         if resumed:
             for name in RESUMED_ATTRIBUTES:
                 setattr(self, name, state[name])
@@ -151,10 +147,11 @@ class PortalSpider(scrapy.Spider):
             yield scrapy.Request(robots, callback=self.parse_robots, dont_filter=True,
                                  meta={"handle_httpstatus_all": True})
 
-    def closed(self, reason: str) -> None:
-        session = ArchiveSession.for_crawler(self.crawler)
+    def finish(self, reason: str) -> None:
+        """Archive what the crawl learned; the session calls it before it closes."""
+        session = self.session
         state = getattr(self, "state", None)  # set by Scrapy when the spider opened
-        if self.job is not None and reason == "shutdown" and state is not None:
+        if session.keeps_job and reason == "shutdown" and state is not None:
             # Interrupted: the run that resumes the crawl classifies these pages at its end.
             state.update({name: getattr(self, name) for name in RESUMED_ATTRIBUTES})
         else:
@@ -250,7 +247,7 @@ class PortalSpider(scrapy.Spider):
     # -- callbacks -------------------------------------------------------------------------
 
     async def parse(self, response: Response) -> AsyncIterator[Any]:
-        session = ArchiveSession.for_crawler(self.crawler)
+        session = self.session
         record = response.meta.get("warc_record")
         if response.status == 304:
             self.crawler.stats.inc_value("crawl/pages/not_modified")
@@ -353,7 +350,7 @@ class PortalSpider(scrapy.Spider):
             except ValueError:
                 urls = []
         if record:
-            ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, kind)
+            self.session.set_page_type(record.record_id, kind)
         for url in urls:
             request = self.follow(urljoin(response.url, url.strip()))
             if request is not None:
@@ -363,7 +360,7 @@ class PortalSpider(scrapy.Spider):
         """The ``Sitemap:`` lines of robots.txt; ``/sitemap.xml`` when it names none."""
         record = response.meta.get("warc_record")
         if record:
-            ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, "robots")
+            self.session.set_page_type(record.record_id, "robots")
         text = response.body.decode("utf-8", "replace") if response.status == 200 else ""
         sitemaps = [line.split(":", 1)[1].strip() for line in text.splitlines()
                     if line.lower().startswith("sitemap:")]
@@ -375,7 +372,7 @@ class PortalSpider(scrapy.Spider):
     def parse_document(self, response: Response) -> None:
         record = response.meta.get("warc_record")
         if record:
-            ArchiveSession.for_crawler(self.crawler).set_page_type(record.record_id, "document")
+            self.session.set_page_type(record.record_id, "document")
 
 
 def known_articles(db: Any, portal: str) -> dict[str, dict[str, Any]]:

@@ -23,7 +23,7 @@ from typing import Any
 import click
 
 from archive import health, runs
-from archive.lock import LockedError, RunLock
+from archive.lock import LockedError, SharedRunLock
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
@@ -43,7 +43,8 @@ class CrawlJob:
         self.clock = fixture_clock(fixtures) if fixtures else {}
         self.id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
         self.log_file = self.data_dir / "logs" / f"{self.id}.log"
-        self.lock = RunLock(self.data_dir)
+        # Shared with the crawl of each portal, which takes the lock again (one flock per process).
+        self.lock = SharedRunLock(self.data_dir)
 
     def __enter__(self) -> CrawlJob:
         try:
