@@ -40,6 +40,19 @@ class Portal:
             )
         self.start_urls = [urljoin(self.base_url, u) for u in self.start_urls] or [self.base_url]
 
+    @classmethod
+    def from_url(cls, url: str, *, province: str | None = None,
+                 district: str | None = None) -> Portal:
+        """An ad-hoc portal from its base URL; its id is the URL's host (and port, if named)."""
+        parts = urlsplit(url.strip())
+        try:
+            port = parts.port
+        except ValueError as e:
+            raise RegistryError(f"{url!r} is not an http(s) URL: {e}") from e
+        host = parts.hostname or "portal"
+        return cls(id=f"{host}:{port}" if port else host, base_url=url.strip(),
+                   province=province, district=district)
+
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or ""
@@ -108,6 +121,19 @@ def load_fixture_portals(root: Path) -> dict[str, Portal]:
             checked=True,
         )
     return portals
+
+
+def named_portal(portal: str | None = None, url: str | None = None, *,
+                 province: str | None = None, district: str | None = None) -> Portal:
+    """The portal a crawl names: an id of the registry, or an ad-hoc base URL."""
+    if portal:
+        try:
+            return load_registry()[portal]
+        except KeyError as e:
+            raise RegistryError(f"unknown portal id {portal!r}") from e
+    if url:
+        return Portal.from_url(url, province=province, district=district)
+    raise RegistryError("give a portal: -a portal=ID or -a url=https://...")
 
 
 def select(portals: dict[str, Portal], ids: list[str] | tuple[str, ...]) -> list[Portal]:

@@ -118,8 +118,7 @@ def crawl(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
         if url:
             if portal_ids or fixtures:
                 raise click.UsageError("--url crawls one ad-hoc portal: drop --portal/--fixtures")
-            host = url.split("//", 1)[-1].split("/", 1)[0]
-            portals = [Portal(id=host, base_url=url, province=province, district=district)]
+            portals = [Portal.from_url(url, province=province, district=district)]
         else:
             registry = load_fixture_portals(fixtures) if fixtures else load_registry()
             portals = select_portals(registry, portal_ids)

@@ -32,7 +32,7 @@ from archive import index
 from archive.warcfiles import http_headers_at
 from crawler.extensions.session import ArchiveSession
 from crawler.reading import PageReader
-from crawler.registry import Portal, RegistryError, load_registry
+from crawler.registry import Portal, named_portal
 from crawler.urls import ParameterOrder, clean_url, join_url
 
 # Fetched and archived, never parsed for links: government documents are often what matters most.
@@ -81,18 +81,8 @@ class PortalSpider(scrapy.Spider):
                  province: str | None = None, district: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        if isinstance(portal, Portal):
-            self.portal = portal
-        elif portal:
-            try:
-                self.portal = load_registry()[portal]
-            except KeyError as e:
-                raise RegistryError(f"unknown portal id {portal!r}") from e
-        elif url:
-            host = urlsplit(url).hostname or "portal"
-            self.portal = Portal(id=host, base_url=url, province=province, district=district)
-        else:
-            raise RegistryError("give a portal: -a portal=ID or -a url=https://...")
+        self.portal = portal if isinstance(portal, Portal) else named_portal(
+            portal, url, province=province, district=district)
         self.start_urls = list(self.portal.start_urls)
         self.shape_counts: Counter[str] = Counter()
         self.pages_requested = 0
