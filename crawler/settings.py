@@ -8,6 +8,8 @@ Override one for a run with ``portal-archive crawl -s NAME=VALUE`` or
 BOT_NAME = "portal-archive"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
+# `scrapy crawl` says why a portal crawl cannot start in one line (crawler/commands/crawl.py).
+COMMANDS_MODULE = "crawler.commands"
 
 # -- Archive --------------------------------------------------------------------------------
 ARCHIVE_DATA_DIR = "data"  # holds warc/ and index.db; the CLI sets it from --data

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from archive.lock import RunLock
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -40,4 +42,19 @@ def test_scrapy_crawl_with_spider_arguments(portal_server, tmp_path):
 
 def test_scrapy_crawl_unknown_portal_is_one_clear_line():
     proc = scrapy("crawl", "portal", "-a", "portal=no-such-portal")
+    assert proc.returncode == 2
     assert "unknown portal id 'no-such-portal'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_scrapy_crawl_takes_the_data_directorys_lock(portal_server, tmp_path):
+    with RunLock(tmp_path):  # as `portal-archive crawl` or `verify --repair` holds it
+        proc = scrapy("crawl", "portal", "-a", "url=http://vinhbao-hp.test/",
+                      "-s", f"PORTAL_PROXY={portal_server.url}",
+                      "-s", f"ARCHIVE_DATA_DIR={tmp_path}")
+    assert proc.returncode == 3
+    errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
+    assert len(errors) == 1 and "another crawl holds" in errors[0], proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    # Nothing written: no index, no WARC, and no job directory of its own.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crawl.lock"]

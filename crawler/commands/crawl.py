@@ -1,0 +1,39 @@
+"""``scrapy crawl``, as Scrapy runs it, with a portal crawl's failures said in one line and its
+exit status: 2 when the arguments name no portal, 3 when another crawl holds the data
+directory's lock (the statuses of ``portal-archive crawl``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from scrapy.commands.crawl import Command as ScrapyCrawlCommand
+from scrapy.crawler import Crawler
+from scrapy.spiders import Spider
+
+from crawler.extensions.session import LOCKED
+from crawler.registry import RegistryError, named_portal
+from crawler.spiders.portal import PortalSpider
+
+EXIT_USAGE, EXIT_LOCKED = 2, 3
+PORTAL_ARGUMENTS = ("portal", "url", "province", "district")
+
+
+class Command(ScrapyCrawlCommand):
+    crawler: Crawler | None = None
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        if args == [PortalSpider.name]:
+            try:
+                named_portal(**{k: v for k, v in opts.spargs.items() if k in PORTAL_ARGUMENTS})
+            except RegistryError as e:
+                print(f"error: {e}", file=sys.stderr)
+                self.exitcode = EXIT_USAGE
+                return
+        super().run(args, opts)
+        if self.crawler is not None and self.crawler.stats.get_value("finish_reason") == LOCKED:
+            self.exitcode = EXIT_LOCKED
+
+    def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
+        self.crawler = super()._create_crawler(spidercls)
+        return self.crawler
