@@ -89,7 +89,7 @@ class CrawlJob:
     def finish(self, portals: list[Any], settings: Any) -> int:
         """Record the job, judge every portal's health, report alarms; return the exit code."""
         from archive.index import open_index
-        from portal_archive.notify import post_json
+        from archive.notify import post_json
 
         db = open_index(self.data_dir / "index.db")
         job_runs = {r["portals"]: r for r in runs.summarize_job(db, self.id)}
