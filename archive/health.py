@@ -31,6 +31,7 @@ PARKED_WORDS = re.compile(
     re.IGNORECASE,
 )
 PARKED_MAX_LINKS = 15
+RECENT_RUNS = 5  # runs a portal's status sums new articles and errors over
 # Scrapy/Twisted exception names, as an operator would say them.
 DOWNLOAD_ERRORS = {
     "DNSLookupError": "host does not resolve", "TimeoutError": "timed out",
@@ -218,3 +219,38 @@ def record(db: sqlite_utils.Database, portal: str, alarms: list[Alarm],
 def full_crawl_due(db: sqlite_utils.Database) -> set[str]:
     return {r["portal"] for r in db.query("select portal from portal_health "
                                           "where full_crawl_due = 1")}
+
+
+# -- status ----------------------------------------------------------------------------------
+
+def run_result(run: dict[str, Any]) -> str:
+    """``ok``, ``failed`` (the home page did not answer) or how Scrapy ended the crawl."""
+    if home_down(run):
+        return "failed"
+    return "ok" if run["status"] == "finished" else run["status"]
+
+
+def portal_status(db: sqlite_utils.Database, portal: str, *,
+                  recent: int = RECENT_RUNS) -> dict[str, Any]:
+    """A portal's last run, articles, new articles and error rate over its ``recent`` runs,
+    and its health as judged after its last crawl."""
+    history = runs.portal_history(db, portal, recent)
+    last = history[0] if history else None
+    verdict = next(db.query("select * from portal_health where portal = ?", [portal]), None)
+    pages = sum(r["pages"] or 0 for r in history)
+    errors = sum(runs.failures(json.loads(r["errors"] or "{}")) for r in history)
+    return {
+        "portal": portal,
+        "last_run": last and {"job": last["job"], "started": last["started"],
+                              "ended": last["ended"], "status": last["status"],
+                              "result": run_result(last), "pages": last["pages"],
+                              "new": last["new"], "errors": json.loads(last["errors"] or "{}")},
+        "articles": db.execute("select count(*) from articles where portal = ?",
+                               [portal]).fetchone()[0],
+        "recent_runs": len(history),
+        "new_in_recent_runs": sum(r["new"] or 0 for r in history),
+        "error_rate": round(errors / pages, 3) if pages else None,
+        "health": verdict["state"] if verdict else "unknown",
+        "alarms": json.loads(verdict["alarms"]) if verdict else [],
+        "full_crawl_due": bool(verdict and verdict["full_crawl_due"]),
+    }

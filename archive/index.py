@@ -114,6 +114,16 @@ def insert_captures(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -
     db["captures"].insert_all(rows, batch_size=200)
 
 
+def article_by_key(db: sqlite_utils.Database, key: str) -> dict[str, Any] | None:
+    """The stored article whose id, URL or one of whose other URLs is ``key``."""
+    for sql in ("select * from articles where id = ?", "select * from articles where url = ?",
+                "select a.* from articles a, json_each(a.alternate_urls) j where j.value = ?"):
+        row = next(db.query(sql, [key]), None)
+        if row:
+            return row
+    return None
+
+
 def find_article(db: sqlite_utils.Database, portal: str, *, url: str, digest: str) -> dict | None:
     """The stored article at ``url``, or failing that one of ``portal`` with the same body."""
     for sql, params in (

@@ -2,20 +2,43 @@
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 
+import click
 import pytest
 from click.testing import CliRunner
 
-from portal_archive.cli import cli
+import portal_archive.commands
+from portal_archive.cli import COMMANDS, cli
 
 
-@pytest.mark.parametrize("command", sorted(cli.commands))
+@pytest.mark.parametrize("command", sorted(COMMANDS))
 @pytest.mark.parametrize("flag", ["-h", "--help"])
 def test_every_command_has_help(command, flag):
     result = CliRunner().invoke(cli, [command, flag])
     assert result.exit_code == 0
     assert "Usage:" in result.output and "Example:" in result.output
+
+
+def test_the_listing_says_what_each_command_says_of_itself():
+    listing = CliRunner().invoke(cli, ["--help"]).output
+    for name, entry in COMMANDS.items():
+        command = cli.get_command(click.Context(cli), name)
+        assert command.name == name
+        assert command.get_short_help_str(limit=1000) == entry.summary
+        assert f"\n  {name} " in listing
+
+
+def test_every_command_defined_is_registered():
+    defined = set()
+    for module in pkgutil.iter_modules(portal_archive.commands.__path__):
+        found = importlib.import_module(f"portal_archive.commands.{module.name}")
+        defined |= {f"{module.name}.{name}" for name, value in vars(found).items()
+                    if isinstance(value, click.Command)
+                    and value.callback.__module__ == found.__name__}
+    assert defined == {f"{e.module}.{e.function}" for e in COMMANDS.values()}
 
 
 def test_portals_lists_the_registry_as_json():

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+from cleaners import extract, learn_template, parse
+from cleaners.evaluate import evaluate
+from portal_archive.common import CONTEXT_SETTINGS, print_table
 
 
 def _read_url_file(path: Path) -> list[tuple[Path, str]]:
@@ -44,8 +47,6 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         portal-archive extract page.html --url http://example.test/tin-1.html
         portal-archive extract --urls-from pages.tsv --jsonl
     """
-    from cleaners import extract, learn_template, parse
-
     if urls and len(urls) != len(paths):
         raise click.ClickException(
             f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
@@ -84,13 +85,6 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         click.echo(json.dumps(results, ensure_ascii=False, indent=1))
 
 
-def _table(rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                               for i, (c, w) in enumerate(zip(r, widths, strict=True)))
-                     for r in rows)
-
-
 @click.command("eval", context_settings=CONTEXT_SETTINGS)
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--no-family-rules", is_flag=True, help="Score the generic rules only.")
@@ -106,10 +100,6 @@ def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
         portal-archive eval portal_archive/demo/fixtures
         portal-archive eval portal_archive/demo/fixtures --no-family-rules --json
     """
-    from dataclasses import asdict
-
-    from cleaners.evaluate import evaluate
-
     if not directory.is_dir():
         raise click.ClickException(f"not a directory: {directory}")
     try:
@@ -125,21 +115,22 @@ def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
                       for a, b in zip(ours, theirs, strict=True)]}, ensure_ascii=False,
             indent=1))
         return
-    rows = [["page", "P", "R", "F1", "boiler", "capt", "title", "date", "author",
-             "| tf F1", "tf boiler", "tf capt", "tf title", "tf date", "tf author"]]
+    rows = []
     yn = {True: "ok", False: "NO"}
     for a, b in zip(ours, theirs, strict=True):
         rows.append([a.id, f"{a.precision:.3f}", f"{a.recall:.3f}", f"{a.f1:.3f}",
                      str(a.boilerplate), str(a.captions), yn[a.title], yn[a.date],
                      yn[a.author], f"| {b.f1:.3f}", str(b.boilerplate), str(b.captions),
                      yn[b.title], yn[b.date], yn[b.author]])
-    click.echo(_table(rows))
+    print_table(["page", "P", "R", "F1", "boiler", "capt", "title", "date", "author",
+                 "| tf F1", "tf boiler", "tf capt", "tf title", "tf date", "tf author"],
+                rows, right=range(1, 15))
     click.echo("")
-    head = [["extractor", "pages", "P", "R", "F1", "min F1", "boilerplate", "captions",
-             "title", "date", "author"]]
+    totals = []
     for s in result["summary"]:
-        head.append([s.name, str(s.pages), f"{s.precision:.3f}", f"{s.recall:.3f}",
+        totals.append([s.name, str(s.pages), f"{s.precision:.3f}", f"{s.recall:.3f}",
                      f"{s.f1:.3f}", f"{s.min_f1:.3f}", str(s.boilerplate), str(s.captions),
                      f"{s.title}/{s.pages}", f"{s.date}/{s.pages}", f"{s.author}/{s.pages}"])
-    click.echo(_table(head))
+    print_table(["extractor", "pages", "P", "R", "F1", "min F1", "boilerplate", "captions",
+                 "title", "date", "author"], totals, right=range(1, 11))
     click.echo(f"\nfamily rules: {'off' if no_family_rules else 'on'}")

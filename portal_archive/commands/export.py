@@ -9,7 +9,9 @@ from pathlib import Path
 
 import click
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+from archive import clusters
+from archive.export import ExportError, Filters, count_records, export
+from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_index, progress_bar
 
 
 @click.command("export", context_settings=CONTEXT_SETTINGS)
@@ -48,9 +50,6 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
         portal-archive export --province Huế --format txt --output hue/ --dedup
         portal-archive export --portal aluoi-tth --format wacz --output aluoi-wacz/
     """
-    from archive.export import ExportError, Filters, clusters, count_records, export
-    from portal_archive.cli import open_existing_index
-
     data_dir = ctx.obj["data"]
     db = open_existing_index(data_dir)
     filters = Filters(query=query, portals=portals, province=province, district=district,
@@ -65,10 +64,8 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
             if sys.stderr.isatty():
                 click.echo("Updating near-duplicate clusters...", err=True)
                 clusters.update_clusters(db)  # first, so that the bar measures the export
-                bar = stack.enter_context(click.progressbar(
-                    length=count_records(db, filters, dedup=dedup), label="Exporting",
-                    file=sys.stderr))
-                progress = bar.update
+                progress = stack.enter_context(progress_bar(
+                    "Exporting", count_records(db, filters, dedup=dedup)))
             summary = export(db, data_dir=data_dir, fmt=fmt, output=output, filters=filters,
                              dedup=dedup, force=force, progress=progress)
     except ExportError as e:
@@ -80,7 +77,6 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
                f"({dups['clusters_with_duplicates']} near-duplicate clusters, "
                f"{dups['duplicates']} duplicates{dropped})", err=True)
     if as_json:
-        click.echo(json.dumps({key: sheet[key] for key in (
+        echo_json({key: sheet[key] for key in (
             "format", "files", "filters", "dedup", "records", "near_duplicates",
-            "records_per_portal", "records_per_year")} | {"output": str(output)},
-            ensure_ascii=False, indent=2))
+            "records_per_portal", "records_per_year")} | {"output": str(output)})

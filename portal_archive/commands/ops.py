@@ -1,186 +1,22 @@
-"""Operations: crawls fit for cron (lock, log file, exit codes, alarms), ``status`` and ``cron``.
-
-Exit codes of ``portal-archive crawl``: 0 every portal crawled and healthy; 1 some portal
-failed (its home page did not answer, or its crawl stopped early); 2 usage error (click's);
-3 another crawl holds the data directory's lock, nothing done; 4 an alarm was raised (alarms
-win over failures: a failing portal that crossed a threshold is in alarm).
-"""
+"""``status`` and ``cron``: how each portal is doing, and the crontab line that keeps
+crawling them."""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import logging
 import os
 import re
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from archive import health, runs
-from archive.lock import LockedError, SharedRunLock
-
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
-RECENT_RUNS = 5  # runs the status command sums new articles and errors over
-
-
-class Locked(click.ClickException):
-    exit_code = EXIT_LOCKED
-
-
-class CrawlJob:
-    """One ``portal-archive crawl`` invocation: lock, log file, then verdicts and exit code."""
-
-    def __init__(self, data_dir: Path, fixtures: Path | None = None) -> None:
-        self.data_dir = Path(data_dir)
-        # A simulated portal is frozen at the moment its copy was made: silence counts from it.
-        self.clock = fixture_clock(fixtures) if fixtures else {}
-        self.id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
-        self.log_file = self.data_dir / "logs" / f"{self.id}.log"
-        # Shared with the crawl of each portal, which takes the lock again (one flock per process).
-        self.lock = SharedRunLock(self.data_dir)
-
-    def __enter__(self) -> CrawlJob:
-        try:
-            self.lock.acquire()
-        except LockedError as e:
-            raise Locked(f"{e}: not crawling. Runs overlap: make the interval longer, "
-                         "or wait for it to finish.") from e
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        # Scrapy logs to the file; errors also go to stderr, which cron mails.
-        self.stderr_handler = logging.StreamHandler(sys.stderr)
-        self.stderr_handler.setLevel(logging.ERROR)
-        logging.getLogger().addHandler(self.stderr_handler)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        logging.getLogger().removeHandler(self.stderr_handler)
-        self.lock.release()
-
-    def report(self, line: str) -> None:
-        """An error or alarm line: on stderr (cron mails it) and at the end of the run's log."""
-        click.echo(line, err=True)
-        with self.log_file.open("a", encoding="utf-8") as log:
-            log.write(line + "\n")
-
-    def settings(self) -> dict[str, Any]:
-        """Settings of the crawl (the user's ``-s`` overrides come after and win)."""
-        return {"OPS_JOB_ID": self.id, "LOG_FILE": str(self.log_file),
-                "PROGRESS_ENABLED": sys.stderr.isatty()}
-
-    def with_full_crawls(self, portals: list[Any]) -> list[Any]:
-        """Portals flagged dying get their last full crawl in this run."""
-        if not (self.data_dir / "index.db").exists():
-            return portals
-        from archive.index import open_index
-
-        db = open_index(self.data_dir / "index.db")
-        due = health.full_crawl_due(db)
-        db.close()
-        return [dataclasses.replace(p, settings={**p.settings, "OPS_FULL_CRAWL": True})
-                if p.id in due else p for p in portals]
-
-    def finish(self, portals: list[Any], settings: Any) -> int:
-        """Record the job, judge every portal's health, report alarms; return the exit code."""
-        from archive.index import open_index
-        from archive.notify import post_json
-
-        db = open_index(self.data_dir / "index.db")
-        job_runs = {r["portals"]: r for r in runs.summarize_job(db, self.id)}
-        limits = health.Thresholds.from_settings(settings)
-        fixed = settings.get("HEALTH_NOW")
-        fixed = datetime.fromisoformat(fixed).replace(tzinfo=UTC) if fixed else None
-        alarms: list[health.Alarm] = []
-        failed = False
-        for portal in portals:
-            run = job_runs.get(portal.id)
-            if run is None:
-                self.report(f"error: {portal.id}: the crawl recorded nothing "
-                            f"(see {self.log_file})")
-                failed = True
-                continue
-            if run["status"] == "shutdown":
-                # Half a crawl says nothing about the portal's health: judge the whole one.
-                failed = True
-                self.report(f"{portal.id}: interrupted; the next crawl of it resumes where this "
-                            f"one stopped (log: {self.log_file})")
-                continue
-            now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
-            found = health.evaluate(db, portal.id, portal.base_url, now=now, thresholds=limits)
-            health.record(db, portal.id, found, ran_full=bool(run["full"]))
-            alarms += found
-            down = health.home_down(run)
-            if down or run["status"] != "finished":
-                failed = True
-                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + run['status']} "
-                            f"(log: {self.log_file})")
-        for alarm in alarms:
-            self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
-        code = EXIT_ALARM if alarms else EXIT_PARTIAL if failed else EXIT_OK
-        runs.set_exit_status(db, self.id, code)
-        db.close()
-        webhook = settings.get("ALARM_WEBHOOK_URL")
-        if alarms and webhook:
-            problem = post_json(webhook, {
-                "source": "portal-archive", "job": self.id, "data": str(self.data_dir.resolve()),
-                "alarms": [a.to_dict() for a in alarms], "exit_status": code,
-                # Chat webhooks (Slack, Mattermost, Google Chat) show ``text``.
-                "text": "\n".join(f"portal-archive ALARM {a.portal}: {a.kind}: {a.reason}"
-                                  for a in alarms),
-            })
-            if problem:
-                self.report(f"error: {problem}")
-        return code
-
-
-def fixture_clock(root: Path) -> dict[str, datetime]:
-    """The ``crawl_time`` of each portal of a fixture directory."""
-    clock = {}
-    index = json.loads((Path(root) / "index.json").read_text(encoding="utf-8"))
-    for item in index.get("portals", []):
-        manifest = json.loads((Path(root) / item["manifest"]).read_text(encoding="utf-8"))
-        if manifest.get("crawl_time"):
-            clock[item["portal_id"]] = datetime.fromisoformat(manifest["crawl_time"])
-    return clock
-
+from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_index, print_table
 
 # -- status ----------------------------------------------------------------------------------
-
-def run_result(run: dict[str, Any]) -> str:
-    """``ok``, ``failed`` (the home page did not answer) or how Scrapy ended the crawl."""
-    if health.home_down(run):
-        return "failed"
-    return "ok" if run["status"] == "finished" else run["status"]
-
-
-def portal_status(db: Any, portal: str) -> dict[str, Any]:
-    history = runs.portal_history(db, portal, RECENT_RUNS)
-    last = history[0] if history else None
-    verdict = next(db.query("select * from portal_health where portal = ?", [portal]), None)
-    pages = sum(r["pages"] or 0 for r in history)
-    errors = sum(runs.failures(json.loads(r["errors"] or "{}")) for r in history)
-    return {
-        "portal": portal,
-        "last_run": last and {"job": last["job"], "started": last["started"],
-                              "ended": last["ended"], "status": last["status"],
-                              "result": run_result(last), "pages": last["pages"],
-                              "new": last["new"], "errors": json.loads(last["errors"] or "{}")},
-        "articles": db.execute("select count(*) from articles where portal = ?",
-                               [portal]).fetchone()[0],
-        "recent_runs": len(history),
-        "new_in_recent_runs": sum(r["new"] or 0 for r in history),
-        "error_rate": round(errors / pages, 3) if pages else None,
-        "health": verdict["state"] if verdict else "unknown",
-        "alarms": json.loads(verdict["alarms"]) if verdict else [],
-        "full_crawl_due": bool(verdict and verdict["full_crawl_due"]),
-    }
-
 
 @click.command("status", context_settings=CONTEXT_SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
@@ -196,30 +32,27 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         portal-archive status
         portal-archive --data /srv/archive status --json | jq '.[] | select(.health=="alarm")'
     """
-    from portal_archive.cli import open_existing_index
-
     db = open_existing_index(ctx.obj["data"])
-    rows = [portal_status(db, p) for p in runs.crawled_portals(db)]
+    rows = [health.portal_status(db, p) for p in runs.crawled_portals(db)]
     if as_json:
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        echo_json(rows)
         return
     if not rows:
         click.echo("no crawl recorded yet: run 'portal-archive crawl'")
         return
-    header = (f"{'portal':<20} {'last run':<20} {'result':<9} {'articles':>8} "
-              f"{'new(5)':>6} {'errors':>6}  health")
-    click.echo(header)
-    click.echo("-" * len(header))
-    for r in rows:
-        last = r["last_run"] or {}
-        rate = "-" if r["error_rate"] is None else f"{r['error_rate']:.0%}"
-        verdict = "OK" if r["health"] == "ok" else r["health"].upper()
-        reasons = "; ".join(f"{a['kind']}: {a['reason']}" for a in r["alarms"])
-        due = " [full crawl due]" if r["full_crawl_due"] else ""
-        click.echo(f"{r['portal']:<20} {(last.get('started') or '-')[:19]:<20} "
-                   f"{last.get('result') or '-':<9} {r['articles']:>8} "
-                   f"{r['new_in_recent_runs']:>6} {rate:>6}  {verdict}"
-                   f"{' - ' + reasons if reasons else ''}{due}")
+    print_table(["portal", "last run", "result", "articles", f"new({health.RECENT_RUNS})",
+                 "errors", "health"], map(status_cells, rows), right=(3, 4, 5))
+
+
+def status_cells(status: dict[str, Any]) -> list[str]:
+    last = status["last_run"] or {}
+    rate = "-" if status["error_rate"] is None else f"{status['error_rate']:.0%}"
+    verdict = "OK" if status["health"] == "ok" else status["health"].upper()
+    reasons = "; ".join(f"{a['kind']}: {a['reason']}" for a in status["alarms"])
+    due = " [full crawl due]" if status["full_crawl_due"] else ""
+    return [status["portal"], (last.get("started") or "-")[:19], last.get("result") or "-",
+            str(status["articles"]), str(status["new_in_recent_runs"]), rate,
+            f"{verdict}{' - ' + reasons if reasons else ''}{due}"]
 
 
 # -- cron ------------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import date
@@ -11,8 +10,8 @@ from typing import Any
 import click
 
 from archive.search import HIGHLIGHT, SORTS, Filters, QueryError, count, search
+from portal_archive.common import CONTEXT_SETTINGS, open_existing_index, output_options, write_rows
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
 FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "snippet",
           "warc_file", "warc_offset", "warc_length", "payload_digest")
 
@@ -43,9 +42,7 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
               help="Number of hits.")
 @click.option("--offset", default=0, type=click.IntRange(0), help="Skip this many hits.")
 @click.option("--count", "count_only", is_flag=True, help="Print only how many articles match.")
-@click.option("--json", "fmt", flag_value="json", help="Hits as a JSON array.")
-@click.option("--nl", "fmt", flag_value="nl", help="Hits as JSON lines.")
-@click.option("--csv", "fmt", flag_value="csv", help="Hits as CSV with a header.")
+@output_options("the hits", "json", "nl", "csv")
 @click.pass_context
 def search_command(ctx: click.Context, query: str, portals: tuple[str, ...],
                    province: str | None, district: str | None, since: str | None,
@@ -63,8 +60,6 @@ def search_command(ctx: click.Context, query: str, portals: tuple[str, ...],
         portal-archive search 'hoi dong -"nhân dân"' --since 2023-01-01 --portal aluoi-tth
         portal-archive search covid --sort newest --nl | jq .url
     """
-    from portal_archive.cli import open_existing_index
-
     db = open_existing_index(ctx.obj["data"])
     filters = Filters(portal=list(portals), province=province, district=district,
                       since=since, until=until, category=category)
@@ -77,8 +72,8 @@ def search_command(ctx: click.Context, query: str, portals: tuple[str, ...],
                       exact=exact)
     except QueryError as e:
         raise click.ClickException(str(e)) from None
-    if fmt in ("json", "nl", "csv"):
-        _write_machine(hits, fmt)
+    if fmt:
+        write_rows(map(_plain, hits), fmt, FIELDS)
         return
     if not hits:
         click.echo("No articles match.", err=True)
@@ -90,19 +85,6 @@ def _plain(hit: dict[str, Any]) -> dict[str, Any]:
     snippet = hit.get("snippet") or ""
     return {k: (snippet.replace(HIGHLIGHT[0], "").replace(HIGHLIGHT[1], "") if k == "snippet"
                 else hit.get(k)) for k in FIELDS}
-
-
-def _write_machine(hits: list[dict[str, Any]], fmt: str) -> None:
-    rows = [_plain(h) for h in hits]
-    if fmt == "json":
-        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-    elif fmt == "nl":
-        for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
-    else:
-        writer = csv.DictWriter(sys.stdout, fieldnames=FIELDS, lineterminator="\r\n")
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def print_hits(hits: list[dict[str, Any]], color: bool = False) -> None:

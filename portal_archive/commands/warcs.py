@@ -1,49 +1,28 @@
-"""``show``, ``reindex`` and ``verify``: read the archive back, rebuild its index from WARC,
-and check that both are whole."""
+"""``show``, ``reindex``, ``verify`` and ``cdxj``: read the WARC files back, rebuild the index
+from them, check that both are whole, index them for replay."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import click
 
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-
-
-@contextlib.contextmanager
-def _progress(label: str, total: int) -> Iterator[Any]:
-    """A byte progress bar on a terminal, nothing otherwise."""
-    if not sys.stderr.isatty():
-        yield None
-        return
-    with click.progressbar(length=total, label=label, file=sys.stderr) as bar:
-        yield bar.update
-
-
-@contextlib.contextmanager
-def _locked(data: Path) -> Iterator[None]:
-    """The crawl's lock: rebuilding or repairing next to a running crawl would corrupt it."""
-    from archive.lock import LockedError, RunLock
-
-    try:
-        with RunLock(data):
-            yield
-    except LockedError as e:
-        raise click.ClickException(f"{e}: try again when the crawl has finished") from None
-
-
-def _find_article(db: Any, key: str) -> dict[str, Any] | None:
-    for sql in ("select * from articles where id = ?", "select * from articles where url = ?",
-                "select a.* from articles a, json_each(a.alternate_urls) j where j.value = ?"):
-        row = next(db.query(sql, [key]), None)
-        if row:
-            return row
-    return None
+from archive.cdxj import write_cdxj
+from archive.index import article_by_key
+from archive.reindex import rebuild
+from archive.verify import verify
+from archive.warcfiles import decoded_payload, read_record, warc_files
+from cleaners.decode import decode
+from portal_archive.common import (
+    CONTEXT_SETTINGS,
+    echo_json,
+    locked,
+    open_existing_index,
+    progress_bar,
+)
 
 
 @click.command("show", context_settings=CONTEXT_SETTINGS)
@@ -64,12 +43,9 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
         portal-archive show 3f2a9c0d1e2b4a5f --json
         portal-archive show http://aluoi-tth.test/ --raw | less
     """
-    from archive.warcfiles import decoded_payload, read_record
-    from portal_archive.cli import open_existing_index
-
     data = ctx.obj["data"]
     db = open_existing_index(data)
-    article = _find_article(db, key)
+    article = article_by_key(db, key)
     if raw:
         pointer = article or next(db.query(
             "select * from captures where url = ? and record_type = 'response' "
@@ -86,8 +62,6 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
         if not sys.stdout.isatty():
             sys.stdout.buffer.write(body)
             return
-        from cleaners.decode import decode
-
         headers = {"Content-Type": record.http_headers.get_header("Content-Type") or ""}
         click.echo(decode(body, headers)[0])
         return
@@ -99,7 +73,7 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
         article["captions"] = json.loads(article["captions"] or "[]")
         article["attachments"] = json.loads(article["attachments"] or "[]")
         article["alternate_urls"] = json.loads(article["alternate_urls"] or "[]")
-        click.echo(json.dumps(article, ensure_ascii=False, indent=2))
+        echo_json(article)
         return
     click.echo(click.style(article["title"] or "(untitled)", bold=True))
     click.echo(f"{article['published'] or '-'}  {article['portal']}  {article['url']}")
@@ -128,14 +102,11 @@ def reindex_command(ctx: click.Context, warcs: tuple[Path, ...], as_json: bool) 
         portal-archive reindex
         portal-archive --data /srv/archive reindex /srv/archive/warc/*.warc.gz
     """
-    from archive.reindex import rebuild
-    from archive.warcfiles import warc_files
-
     data: Path = ctx.obj["data"]
     files = list(warcs) or warc_files(data / "warc")
     if not files:
         raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to reindex")
-    with _locked(data), _progress("Reindexing", sum(p.stat().st_size for p in files)) \
+    with locked(data), progress_bar("Reindexing", sum(p.stat().st_size for p in files)) \
             as progress:
         counts = rebuild(data, files, progress=progress)
     if as_json:
@@ -162,18 +133,15 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
         portal-archive verify
         portal-archive verify --repair      # after a crash or a kill -9
     """
-    from archive.verify import verify
-    from archive.warcfiles import warc_files
-
     data: Path = ctx.obj["data"]
     if not (data / "warc").is_dir():
         raise click.ClickException(f"no archive at {data} (no warc/ directory)")
     total = sum(p.stat().st_size for p in warc_files(data / "warc", include_open=True))
-    with _locked(data) if repair else contextlib.nullcontext(), \
-            _progress("Verifying", total) as progress:
+    with locked(data) if repair else contextlib.nullcontext(), \
+            progress_bar("Verifying", total) as progress:
         report = verify(data, repair=repair, progress=progress)
     if as_json:
-        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        echo_json(report.to_dict())
     else:
         for line in report.repairs:
             click.echo(f"repaired: {line}")
@@ -198,8 +166,6 @@ def cdxj_command(ctx: click.Context) -> None:
         #   collections: {portals: {index_paths: DATA/index.cdxj, archive_paths: DATA/warc/}}
         wayback --bind 127.0.0.1 --port 8080     # http://127.0.0.1:8080/portals/URL
     """
-    from archive.cdxj import write_cdxj
-
     data: Path = ctx.obj["data"]
     if not any((data / "warc").glob("*.warc.gz")):
         raise click.ClickException(f"no closed WARC files under {data / 'warc'}")

@@ -1,0 +1,247 @@
+"""``crawl`` and ``portals``: crawls fit for cron (lock, log file, exit codes, alarms), and the
+registry they crawl from.
+
+Exit codes of ``portal-archive crawl``: 0 every portal crawled and healthy; 1 some portal
+failed (its home page did not answer, or its crawl stopped early); 2 usage error (click's);
+3 another crawl holds the data directory's lock, nothing done; 4 an alarm was raised (alarms
+win over failures: a failing portal that crossed a threshold is in alarm).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from archive import health, runs
+from archive.index import open_index
+from archive.lock import LockedError, SharedRunLock
+from archive.notify import post_json
+from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
+from crawler.registry import select as select_portals
+from crawler.runner import FIXTURE_SETTINGS, CrawlSummary, crawl, project_settings
+from portal_archive.common import CONTEXT_SETTINGS, echo_json, parse_settings, print_table
+from portal_archive.demo.server import FixtureServer
+
+EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
+class Locked(click.ClickException):
+    exit_code = EXIT_LOCKED
+
+
+class CrawlJob:
+    """One ``portal-archive crawl`` invocation: lock, log file, then verdicts and exit code."""
+
+    def __init__(self, data_dir: Path, fixtures: Path | None = None) -> None:
+        self.data_dir = Path(data_dir)
+        # A simulated portal is frozen at the moment its copy was made: silence counts from it.
+        self.clock = fixture_clock(fixtures) if fixtures else {}
+        self.id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + f"-{os.getpid()}"
+        self.log_file = self.data_dir / "logs" / f"{self.id}.log"
+        # Shared with the crawl of each portal, which takes the lock again (one flock per process).
+        self.lock = SharedRunLock(self.data_dir)
+
+    def __enter__(self) -> CrawlJob:
+        try:
+            self.lock.acquire()
+        except LockedError as e:
+            raise Locked(f"{e}: not crawling. Runs overlap: make the interval longer, "
+                         "or wait for it to finish.") from e
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        # Scrapy logs to the file; errors also go to stderr, which cron mails.
+        self.stderr_handler = logging.StreamHandler(sys.stderr)
+        self.stderr_handler.setLevel(logging.ERROR)
+        logging.getLogger().addHandler(self.stderr_handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        logging.getLogger().removeHandler(self.stderr_handler)
+        self.lock.release()
+
+    def report(self, line: str) -> None:
+        """An error or alarm line: on stderr (cron mails it) and at the end of the run's log."""
+        click.echo(line, err=True)
+        with self.log_file.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
+    def settings(self) -> dict[str, Any]:
+        """Settings of the crawl (the user's ``-s`` overrides come after and win)."""
+        return {"OPS_JOB_ID": self.id, "LOG_FILE": str(self.log_file),
+                "PROGRESS_ENABLED": sys.stderr.isatty()}
+
+    def with_full_crawls(self, portals: list[Any]) -> list[Any]:
+        """Portals flagged dying get their last full crawl in this run."""
+        if not (self.data_dir / "index.db").exists():
+            return portals
+        db = open_index(self.data_dir / "index.db")
+        due = health.full_crawl_due(db)
+        db.close()
+        return [dataclasses.replace(p, settings={**p.settings, "OPS_FULL_CRAWL": True})
+                if p.id in due else p for p in portals]
+
+    def finish(self, portals: list[Any], settings: Any) -> int:
+        """Record the job, judge every portal's health, report alarms; return the exit code."""
+        db = open_index(self.data_dir / "index.db")
+        job_runs = {r["portals"]: r for r in runs.summarize_job(db, self.id)}
+        limits = health.Thresholds.from_settings(settings)
+        fixed = settings.get("HEALTH_NOW")
+        fixed = datetime.fromisoformat(fixed).replace(tzinfo=UTC) if fixed else None
+        alarms: list[health.Alarm] = []
+        failed = False
+        for portal in portals:
+            run = job_runs.get(portal.id)
+            if run is None:
+                self.report(f"error: {portal.id}: the crawl recorded nothing "
+                            f"(see {self.log_file})")
+                failed = True
+                continue
+            if run["status"] == "shutdown":
+                # Half a crawl says nothing about the portal's health: judge the whole one.
+                failed = True
+                self.report(f"{portal.id}: interrupted; the next crawl of it resumes where this "
+                            f"one stopped (log: {self.log_file})")
+                continue
+            now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
+            found = health.evaluate(db, portal.id, portal.base_url, now=now, thresholds=limits)
+            health.record(db, portal.id, found, ran_full=bool(run["full"]))
+            alarms += found
+            down = health.home_down(run)
+            if down or run["status"] != "finished":
+                failed = True
+                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + run['status']} "
+                            f"(log: {self.log_file})")
+        for alarm in alarms:
+            self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
+        code = EXIT_ALARM if alarms else EXIT_PARTIAL if failed else EXIT_OK
+        runs.set_exit_status(db, self.id, code)
+        db.close()
+        webhook = settings.get("ALARM_WEBHOOK_URL")
+        if alarms and webhook:
+            problem = post_json(webhook, {
+                "source": "portal-archive", "job": self.id, "data": str(self.data_dir.resolve()),
+                "alarms": [a.to_dict() for a in alarms], "exit_status": code,
+                # Chat webhooks (Slack, Mattermost, Google Chat) show ``text``.
+                "text": "\n".join(f"portal-archive ALARM {a.portal}: {a.kind}: {a.reason}"
+                                  for a in alarms),
+            })
+            if problem:
+                self.report(f"error: {problem}")
+        return code
+
+
+def fixture_clock(root: Path) -> dict[str, datetime]:
+    """The ``crawl_time`` of each portal of a fixture directory."""
+    clock = {}
+    index = json.loads((Path(root) / "index.json").read_text(encoding="utf-8"))
+    for item in index.get("portals", []):
+        manifest = json.loads((Path(root) / item["manifest"]).read_text(encoding="utf-8"))
+        if manifest.get("crawl_time"):
+            clock[item["portal_id"]] = datetime.fromisoformat(manifest["crawl_time"])
+    return clock
+
+
+
+def run_crawl(portals: list[Portal], data_dir: Path, overrides: dict[str, Any],
+              fixtures: Path | None) -> list[CrawlSummary]:
+    """Crawl ``portals`` into ``data_dir``; with ``fixtures``, through a loopback server
+    playing that fixture directory."""
+    with contextlib.ExitStack() as stack:
+        if fixtures is not None:
+            server = stack.enter_context(FixtureServer(fixtures))
+            overrides = {**FIXTURE_SETTINGS, "PORTAL_PROXY": server.url, **overrides}
+        return crawl(portals, project_settings(data_dir, overrides))
+
+
+def print_summaries(summaries: list[CrawlSummary]) -> None:
+    print_table(["portal", "pages", "articles", "new", "WARC bytes", "seconds"],
+                ([s.portal, s.pages, s.articles, s.new, f"{s.warc_bytes:,}", f"{s.seconds:.1f}"]
+                 for s in summaries), right=range(1, 6))
+
+
+@click.command("crawl", context_settings=CONTEXT_SETTINGS)
+@click.option("--portal", "portal_ids", multiple=True, metavar="ID",
+              help="Portal id to crawl (repeatable). Default: every enabled portal.")
+@click.option("--all", "all_portals", is_flag=True,
+              help="Crawl every enabled portal (the default, spelled out for cron).")
+@click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Serve the portals of this fixture directory on 127.0.0.1 and crawl them.")
+@click.option("--url", help="Crawl an ad-hoc portal from this base URL.")
+@click.option("--province", help="With --url: the province the portal belongs to.")
+@click.option("--district", help="With --url: the district the portal belongs to.")
+@click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
+              help="Override a crawler setting (see crawler/settings.py), as scrapy -s does.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.pass_context
+def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
+                  fixtures: Path | None, url: str | None, province: str | None,
+                  district: str | None, settings: tuple[str, ...], as_json: bool) -> None:
+    """Crawl portals into the archive.
+
+    Every request and response goes to WARC; articles go to the index. Made for cron: one crawl
+    at a time per data directory, the log in DATA/logs/<run-id>.log, nothing printed but errors
+    and alarms unless on a terminal. Exit status: 0 done, 1 some portal failed, 2 usage error,
+    3 another crawl is running, 4 alarm (see 'portal-archive status').
+
+    \b
+    Example:
+        portal-archive crawl --portal aluoi-tth --portal vinhbao-hp
+        portal-archive crawl --fixtures portal_archive/demo/fixtures
+        portal-archive crawl --url https://example.gov.vn/ --province "Hà Nội"
+        portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
+    """
+    overrides = parse_settings(settings)
+    if all_portals and (portal_ids or url):
+        raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
+    try:
+        if url:
+            if portal_ids or fixtures:
+                raise click.UsageError("--url crawls one ad-hoc portal: drop --portal/--fixtures")
+            portals = [Portal.from_url(url, province=province, district=district)]
+        else:
+            registry = load_fixture_portals(fixtures) if fixtures else load_registry()
+            portals = select_portals(registry, portal_ids)
+    except RegistryError as e:
+        raise click.ClickException(str(e)) from e
+    if not portals:
+        raise click.ClickException("no portal to crawl")
+    with CrawlJob(ctx.obj["data"], fixtures) as job:
+        overrides = {**job.settings(), **overrides}
+        portals = job.with_full_crawls(portals)
+        summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
+        exit_code = job.finish(portals, project_settings(ctx.obj["data"], overrides))
+    if as_json:
+        echo_json([asdict(s) for s in summaries])
+    elif sys.stdout.isatty():
+        print_summaries(summaries)
+    ctx.exit(exit_code)
+
+
+@click.command("portals", context_settings=CONTEXT_SETTINGS)
+@click.option("--json", "as_json", is_flag=True, help="Print the registry as JSON.")
+def portals_command(as_json: bool) -> None:
+    """List the portals of the registry (crawler/portals.toml).
+
+    \b
+    Example:
+        portal-archive portals
+        portal-archive portals --json | jq '.[].id'
+    """
+    try:
+        registry = load_registry()
+    except RegistryError as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        echo_json([p.to_dict() for p in registry.values()])
+        return
+    for p in registry.values():
+        unit = ", ".join(x for x in (p.district, p.province) if x)
+        flag = "" if p.checked else "  (not checked against the live site)"
+        click.echo(f"{p.id:<20} {p.base_url:<45} {unit}{flag}")

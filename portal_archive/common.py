@@ -1,0 +1,120 @@
+"""What commands share: context settings, output options and writers, the table printer, the
+progress bar, and the archive a command reads."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+import sqlite_utils
+
+from archive.index import open_index
+from archive.lock import LockedError, RunLock
+from archive.progress import Progress
+
+# Every command declares them: a command keeps the help option it was first built with.
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+OUTPUT_FLAGS = {
+    "json": "Print {what} as a JSON array.",
+    "nl": "Print {what} as JSON lines, one object per line.",
+    "csv": "Print {what} as CSV with a header row.",
+}
+
+
+def output_options(what: str, *formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--json`` (and, when asked, ``--nl`` and ``--csv``) as one ``fmt`` argument: None when
+    the output is for a person."""
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        for name in reversed(formats or ("json",)):
+            fn = click.option(f"--{name}", "fmt", flag_value=name,
+                              help=OUTPUT_FLAGS[name].format(what=what))(fn)
+        return fn
+    return decorator
+
+
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, fields: Sequence[str]) -> None:
+    """Rows for another program: a JSON array, JSON lines or CSV, in ``fields`` order."""
+    rows = ({name: row.get(name) for name in fields} for row in rows)
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2))
+    elif fmt == "nl":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+    else:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def print_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                right: Iterable[int] = ()) -> None:
+    """A table for a person: the header underlined, columns as wide as their widest cell and
+    two spaces apart, the columns numbered in ``right`` (numbers) aligned right."""
+    table = [[str(c) for c in header], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    right = set(right)
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(cells, widths, strict=True))).rstrip()
+
+    click.echo(line(table[0]))
+    click.echo("-" * len(line(table[0])))
+    for cells in table[1:]:
+        click.echo(line(cells))
+
+
+@contextlib.contextmanager
+def progress_bar(label: str, total: int) -> Iterator[Progress | None]:
+    """The progress bar of a long command: on stderr when it is a terminal, else nothing."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with Progress(label, total, stream=sys.stderr) as bar:
+        yield bar
+
+
+def open_existing_index(data_dir: Path) -> sqlite_utils.Database:
+    path = data_dir / "index.db"
+    if not path.exists():
+        raise click.ClickException(
+            f"no archive at {data_dir} (no index.db): run 'portal-archive crawl' first, "
+            "or point --data / PORTAL_ARCHIVE_DATA at an archive"
+        )
+    return open_index(path)
+
+
+@contextlib.contextmanager
+def locked(data: Path) -> Iterator[None]:
+    """The crawl's lock: rebuilding or repairing next to a running crawl would corrupt it."""
+    try:
+        with RunLock(data):
+            yield
+    except LockedError as e:
+        raise click.ClickException(f"{e}: try again when the crawl has finished") from None
+
+
+def parse_settings(values: tuple[str, ...]) -> dict[str, Any]:
+    """``-s NAME=VALUE`` pairs, values read as JSON when they parse (numbers, booleans)."""
+    settings: dict[str, Any] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
+        try:
+            settings[name] = json.loads(value)
+        except json.JSONDecodeError:
+            settings[name] = value
+    return settings
+
