@@ -7,7 +7,6 @@ CLI sets only when stderr is a terminal and Scrapy's log goes to a file.
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import TextIO
 
@@ -16,6 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
+from archive.progress import StatusLine
 from archive.runs import failures
 from crawler.stats import errors_by_kind
 
@@ -23,8 +23,8 @@ from crawler.stats import errors_by_kind
 class ProgressBoard:
     """The sum of every crawler's stats, drawn as one line."""
 
-    def __init__(self, stream: TextIO = sys.stderr) -> None:
-        self.stream = stream
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.status = StatusLine(stream, enabled=True)  # PROGRESS_ENABLED decided already
         self.crawlers: dict[Crawler, bool] = {}  # crawler -> finished
         self.started = time.monotonic()
         self.loop: task.LoopingCall | None = None
@@ -41,8 +41,7 @@ class ProgressBoard:
         if all(self.crawlers.values()) and self.loop is not None:
             self.loop.stop()
             self.loop = None
-            self.stream.write("\n")
-            self.stream.flush()
+            self.status.close()
 
     def line(self) -> str:
         pages = new = errors = 0
@@ -57,8 +56,7 @@ class ProgressBoard:
                 f"{rate:.0f} pages/min  errors {errors}")
 
     def draw(self) -> None:
-        self.stream.write("\r\x1b[K" + self.line())
-        self.stream.flush()
+        self.status.draw(self.line())
 
 
 BOARD = ProgressBoard()
