@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -192,6 +192,40 @@ def add_alternate_urls(db: sqlite_utils.Database, alternates: dict[str, list[str
             merged = sorted((known | set(others)) - {url})
             if merged != sorted(known):
                 db["articles"].update(row["id"], {"alternate_urls": json.dumps(merged)})
+
+
+def stored_articles(db: sqlite_utils.Database, portal: str) -> Iterator[tuple[str, list[str]]]:
+    """``(url, alternate urls)`` of each stored article of ``portal``."""
+    for row in db.query("select url, alternate_urls from articles where portal = ?", [portal]):
+        yield row["url"], json.loads(row["alternate_urls"] or "[]")
+
+
+def last_full_captures(db: sqlite_utils.Database, portal: str,
+                       urls: Container[str]) -> dict[str, dict[str, Any]]:
+    """The WARC pointer (``warc_file``, ``warc_offset``) of the last 200 response captured
+    for each of ``urls``."""
+    found: dict[str, dict[str, Any]] = {}
+    for row in db.query(
+            "select url, warc_file, warc_offset from captures where portal = ? and "
+            "record_type = 'response' and status = 200 order by time", [portal]):
+        if row["url"] in urls:
+            found[row["url"]] = row
+    return found
+
+
+def missing_alternate_urls(db: sqlite_utils.Database, portal: str,
+                           others: dict[str, set[str]]) -> dict[str, list[str]]:
+    """Of ``{url: other urls}``, the other URLs of stored articles their ``alternate_urls``
+    lack (URLs that are no stored article of ``portal`` are left out)."""
+    found: dict[str, list[str]] = {}
+    for url, seen in others.items():
+        row = next(db.query("select alternate_urls from articles where portal = ? and url = ?",
+                            [portal, url]), None)
+        if row is not None:
+            new = seen - set(json.loads(row["alternate_urls"] or "[]")) - {url}
+            if new:
+                found[url] = sorted(new)
+    return found
 
 
 def _rowid(db: sqlite_utils.Database, article_id: str) -> int:

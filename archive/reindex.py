@@ -115,7 +115,7 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
             elif kind == "metadata":
                 data = json.loads(record.payload or b"{}")  # type: ignore[attr-defined]
                 page_types.update(data.get("page_types", {}))
-                # Crawler: links to stored articles found after the article (crawler/spiders)
+                # Crawler: links to stored articles found after the article (crawler/incremental.py)
                 index.add_alternate_urls(db, data.get("alternate_urls", {}))
     with db.conn:
         index.insert_captures(db, captures.values())

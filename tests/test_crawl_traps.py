@@ -5,7 +5,7 @@ import json
 import sqlite3
 from collections import Counter
 
-from crawler.spiders.portal import url_shape
+from crawler.discovery import url_shape
 from tests.conftest import FAST_CRAWL, FIXTURES, run_cli
 
 

@@ -176,6 +176,23 @@ class ArchiveSession:
                 "update captures set page_type = ? where record_id = ?", [page_type, record_id]
             )
 
+    def stored_template(self) -> str | None:
+        """The portal's host template as the last crawl left it (JSON), if any."""
+        return index.load_template(self.db, self.portal.host)
+
+    def save_template(self, data: str) -> None:
+        index.save_template(self.db, self.portal.host, data)
+
+    def add_alternate_urls(self, alternates: dict[str, list[str]]) -> None:
+        """More URLs of stored articles: ``{canonical url: [other urls]}``."""
+        if alternates:
+            # In the WARC too, so that a reindex finds them (archive/reindex.py).
+            self.warc.metadata(f"urn:portal-archive:run:{self.run_id}:alternate-urls",
+                               {"alternate_urls": alternates}, refers_to=None,
+                               record_type="metadata")
+        with self.db.conn:
+            index.add_alternate_urls(self.db, alternates)
+
     def flush(self) -> None:
         # WARC first: the index never points at bytes that are not on disk.
         self.warc.flush()

@@ -1,0 +1,147 @@
+"""Which links a portal crawl follows: the portal's own pages, each under one clean URL, and
+none of the endless ones a CMS generates (calendars, pagination without end, faceted search).
+
+Every link is cleaned first (crawler/urls.py). A link is then left out when it leaves the
+portal, is page furniture (images, scripts), is longer or has more query parameters than an
+editor would write, or is one URL too many of its shape (digits aside; calendar-like URLs get
+a much smaller allowance). Each URL left out is counted once, however often it is linked, under
+the reason the spider reports as ``discovery/skipped/<reason>``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlsplit
+
+from scrapy.settings import BaseSettings
+
+from crawler.registry import Portal
+from crawler.urls import ParameterOrder, clean_url
+
+# Fetched and archived, never parsed for links: government documents are often what matters most.
+DOCUMENT_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".rtf",
+                       ".ods", ".zip", ".rar"}
+# Not fetched at all: page furniture.
+SKIPPED_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".svg", ".webp", ".ico", ".css",
+                      ".js", ".woff", ".woff2", ".ttf", ".eot", ".mp3", ".mp4", ".avi", ".flv",
+                      ".swf", ".wmv"}
+# A date in a URL marks calendar pages, which go on forever.
+DATE_IN_URL = re.compile(r"(19|20)\d\d[-/_.]?(0[1-9]|1[0-2])[-/_.]?(0[1-9]|[12]\d|3[01])")
+
+
+def url_shape(url: str) -> str:
+    """The URL with every run of digits replaced, to count URLs of one kind."""
+    return re.sub(r"\d+", "N", url)
+
+
+def link_shape(url: str) -> str:
+    """Coarser than ``url_shape``: a slug last segment (``/Some-Title-123.html``) becomes
+    ``SLUG``, and query values are dropped, so every article of a portal shares few shapes."""
+    parts = urlsplit(url)
+    folders, _, last = parts.path.rpartition("/")
+    if re.search(r"[A-Za-z]", last) and "-" in last:
+        last = "SLUG" + extension(url)
+    names = "&".join(k for k, _ in parse_qsl(parts.query, keep_blank_values=True))
+    return url_shape(f"{parts.hostname}{folders}/{last}?{names}")
+
+
+def extension(url: str) -> str:
+    path = urlsplit(url).path.lower()
+    name = path.rsplit("/", 1)[-1]
+    return name[name.rfind("."):] if "." in name else ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The bounds of one crawl of one portal (``PORTAL_*`` settings)."""
+
+    max_pages: int
+    date_url_limit: int
+    shape_limit: int
+    max_url_length: int
+    max_parameters: int
+
+    @classmethod
+    def from_settings(cls, settings: BaseSettings) -> Limits:
+        return cls(max_pages=settings.getint("PORTAL_MAX_PAGES"),
+                   date_url_limit=settings.getint("PORTAL_DATE_URL_LIMIT"),
+                   shape_limit=settings.getint("PORTAL_URL_SHAPE_LIMIT"),
+                   max_url_length=settings.getint("PORTAL_MAX_URL_LENGTH"),
+                   max_parameters=settings.getint("PORTAL_MAX_QUERY_PARAMETERS"))
+
+
+@dataclass
+class LinkPolicy:
+    """What a crawl has seen of a portal's links and what it still follows. Plain data: an
+    interrupted crawl keeps it in Scrapy's spider state, and the run that resumes goes on."""
+
+    portal: Portal
+    limits: Limits
+    pages_requested: int = 0
+    shape_counts: Counter[str] = field(default_factory=Counter)
+    skipped_urls: set[str] = field(default_factory=set)
+    seen_links: dict[str, str | None] = field(default_factory=dict)  # link -> clean URL or None
+    parameter_order: ParameterOrder = field(default_factory=ParameterOrder)
+    # canonical URL -> other URLs seen for it (tracking copies, other parameter orders)
+    aliases: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    def skip(self, reason: str, url: str) -> str | None:
+        """Leave ``url`` out for ``reason``; the reason to count, the first time only."""
+        if url in self.skipped_urls:
+            return None
+        self.skipped_urls.add(url)
+        return reason
+
+    def admit(self, link: str, *, attachment: bool = False) -> tuple[str | None, str | None]:
+        """``(clean URL, None)`` for a link worth requesting; ``(None, reason to count)`` or
+        ``(None, None)`` (not the portal's, furniture, or seen before) for one that is not.
+        An attachment may be a document on another host."""
+        raw = link.split("#", 1)[0]
+        if raw in self.seen_links and not attachment:
+            # Followed or refused before (menus repeat every link on every page): only the
+            # count of its parameter order changes.
+            seen = self.seen_links[raw]
+            if seen is not None:
+                self.parameter_order.see(seen)
+            return None, None
+        url = clean_url(raw)
+        ext = extension(url)
+        if ext in SKIPPED_EXTENSIONS or not (
+                self.portal.in_scope(url) or (attachment and ext in DOCUMENT_EXTENSIONS)):
+            self.seen_links[raw] = None
+            return None, None
+        self.seen_links[raw] = url
+        self.parameter_order.see(url)
+        if raw != url:
+            self.aliases[url].add(raw)
+        reason = self.trap(url)
+        if reason:
+            return None, self.skip(reason, url)
+        return url, None
+
+    def trap(self, url: str) -> str | None:
+        """Why ``url`` is generated rather than linked by an editor, or None; counts its shape."""
+        limits = self.limits
+        if len(url) > limits.max_url_length:
+            return "long_url"
+        parts = urlsplit(url)
+        if len(parts.query.split("&")) > limits.max_parameters:
+            return "too_many_parameters"
+        shape = url_shape(url)
+        if DATE_IN_URL.search(parts.query + parts.path):
+            if self.shape_counts["date:" + shape] >= limits.date_url_limit:
+                return "calendar"
+            self.shape_counts["date:" + shape] += 1
+        if self.shape_counts[shape] >= limits.shape_limit:
+            return "url_shape_limit"
+        self.shape_counts[shape] += 1
+        return None
+
+    def take_page(self) -> bool:
+        """Count one more request against ``PORTAL_MAX_PAGES``; False once it is reached."""
+        if self.pages_requested >= self.limits.max_pages:
+            return False
+        self.pages_requested += 1
+        return True
