@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from scrapy import Request
 from scrapy.utils.python import to_bytes
+from w3lib.url import url_query_cleaner
 
 TRACKING_PARAMETERS = re.compile(
     r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|zarsrc|zalo_\w+|_ga|_gl|mc_\w+|igshid|ref_src)$",
@@ -28,17 +29,20 @@ PATH_SESSION = re.compile(r"/\([A-Za-z]\([^)]*\)\)")
 JSESSION_PATH = re.compile(r";jsessionid=[^/?#]*", re.I)
 
 
-def _kept(name: str) -> bool:
-    return not (TRACKING_PARAMETERS.match(name) or SESSION_PARAMETERS.match(name)
+def _dropped(name: str) -> bool:
+    return bool(TRACKING_PARAMETERS.match(name) or SESSION_PARAMETERS.match(name)
                 or PRINT_PARAMETERS.match(name))
 
 
 def clean_url(url: str) -> str:
-    """``url`` without fragment, tracking, session and print parameters; order is kept."""
+    """``url`` without fragment, tracking, session and print parameters; the other parameters
+    stay as the portal wrote them, in its order."""
     parts = urlsplit(url.strip())
     path = JSESSION_PATH.sub("", PATH_SESSION.sub("", parts.path)) or "/"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if _kept(k)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, urlencode(query), ""))
+    dropped = [name for name in parameter_names(url) if _dropped(name)]
+    return url_query_cleaner(
+        urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, "")),
+        dropped, remove=True, unique=False)
 
 
 def join_url(base: str, href: str) -> str:
@@ -55,7 +59,12 @@ def join_url(base: str, href: str) -> str:
 
 
 def parameter_names(url: str) -> tuple[str, ...]:
-    return tuple(k for k, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True))
+    """The names of the query parameters of ``url``, as written, in order."""
+    return tuple(p.partition("=")[0] for p in _parameters(urlsplit(url).query))
+
+
+def _parameters(query: str) -> list[str]:
+    return [p for p in query.split("&") if p]
 
 
 class ParameterOrder:
@@ -86,8 +95,8 @@ class ParameterOrder:
         if usual == names:
             return url
         parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        return urlunsplit(parts._replace(query=urlencode([(k, query[k]) for k in usual])))
+        written = {p.partition("=")[0]: p for p in _parameters(parts.query)}
+        return urlunsplit(parts._replace(query="&".join(written[name] for name in usual)))
 
 
 class ExactUrlFingerprinter:
