@@ -5,7 +5,8 @@ Every link is cleaned first (crawler/urls.py). A link is then left out when it l
 portal, is page furniture (images, scripts), is longer or has more query parameters than an
 editor would write, or is one URL too many of its shape (digits aside; calendar-like URLs get
 a much smaller allowance). Each URL left out is counted once, however often it is linked, under
-the reason the spider reports as ``discovery/skipped/<reason>``.
+the reason the spider reports as ``discovery/skipped/<reason>``; a link that does not parse as a
+URL at all is refused as ``malformed_url``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 from scrapy.settings import BaseSettings
 
 from crawler.registry import Portal
-from crawler.urls import ParameterOrder, clean_url
+from crawler.urls import ParameterOrder, clean_url, well_formed
 
 # Fetched and archived, never parsed for links: government documents are often what matters most.
 DOCUMENT_EXTENSIONS = {".pdf", ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".rtf",
@@ -107,6 +108,9 @@ class LinkPolicy:
                 self.parameter_order.see(seen)
             return None, None
         url = clean_url(raw)
+        if not well_formed(url):
+            self.seen_links[raw] = None
+            return None, self.skip("malformed_url", raw)
         ext = extension(url)
         if ext in SKIPPED_EXTENSIONS or not (
                 self.portal.in_scope(url) or (attachment and ext in DOCUMENT_EXTENSIONS)):

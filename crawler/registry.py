@@ -66,7 +66,10 @@ class Portal:
         return f"{parts.hostname}{path}"
 
     def in_scope(self, url: str) -> bool:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # a malformed URL is nobody's
+            return False
         return parts.scheme in ("http", "https") and f"{parts.hostname}{parts.path}".startswith(
             self.scope
         )

@@ -4,6 +4,10 @@ Portals link one page under many URLs: tracking parameters from social shares, s
 print variants, fragments, and the same query parameters in another order. Order matters to
 some servers (and to the fixture sites), so it is kept for fetching; for naming the page the
 portal's own most common order of those parameters wins.
+
+Only parameters known never to select content are removed. A short or generic name stays, even
+where it often means a session or a print view: ``sid`` is the section id of many portals
+(``tin.aspx?sid=12&id=5`` is not ``tin.aspx?id=5``), and ``in`` selects content on others.
 """
 
 from __future__ import annotations
@@ -17,32 +21,43 @@ from scrapy import Request
 from scrapy.utils.python import to_bytes
 from w3lib.url import url_query_cleaner
 
+# Click and campaign trackers of ad, mail and social platforms (Zalo's included).
 TRACKING_PARAMETERS = re.compile(
-    r"^(utm_\w+|fbclid|gclid|dclid|msclkid|yclid|zarsrc|zalo_\w+|_ga|_gl|mc_\w+|igshid|ref_src)$",
+    r"utm_\w+|fbclid|gclid|gbraid|wbraid|gad_source|dclid|msclkid|yclid|twclid|ttclid|igshid|"
+    r"zarsrc|zalo_\w+|_ga|_gl|mc_cid|mc_eid|_hsenc|_hsmi|mkt_tok|ref_src|fb_action_ids|"
+    r"fb_action_types|fb_source|fb_ref",
     re.I,
 )
-SESSION_PARAMETERS = re.compile(r"^(jsessionid|phpsessid|aspsessionid\w*|sid|sessionid)$", re.I)
-# Print views repeat the article: `?print=1`, `&in=1`, `/print/`.
-PRINT_PARAMETERS = re.compile(r"^(print|printable|in|inbai|view_print)$", re.I)
+# Session tokens: a new one per visit, the same page behind each.
+SESSION_PARAMETERS = re.compile(r"jsessionid|phpsessid|aspsessionid\w*|sessionid", re.I)
+# Print views repeat the article: `?print=1`, `&inbai=1`.
+PRINT_PARAMETERS = re.compile(r"print|printable|inbai|view_print", re.I)
 # ASP.NET cookieless sessions put the id in the path: /(S(abc123))/page.aspx
 PATH_SESSION = re.compile(r"/\([A-Za-z]\([^)]*\)\)")
 JSESSION_PATH = re.compile(r";jsessionid=[^/?#]*", re.I)
 
 
-def _dropped(name: str) -> bool:
-    return bool(TRACKING_PARAMETERS.match(name) or SESSION_PARAMETERS.match(name)
-                or PRINT_PARAMETERS.match(name))
+def dropped_parameter(name: str) -> bool:
+    """Whether a query parameter of this name is removed from URLs (it never selects content)."""
+    return any(kind.fullmatch(name) for kind in (TRACKING_PARAMETERS, SESSION_PARAMETERS,
+                                                  PRINT_PARAMETERS))
 
 
 def clean_url(url: str) -> str:
     """``url`` without fragment, tracking, session and print parameters; the other parameters
-    stay as the portal wrote them, in its order."""
-    parts = urlsplit(url.strip())
+    stay as the portal wrote them, in its order. Never raises: a URL that cannot be parsed
+    (``http://[domain]/``, an unfilled CMS placeholder) comes back without its fragment, for
+    the caller to refuse."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("#", 1)[0]
     path = JSESSION_PATH.sub("", PATH_SESSION.sub("", parts.path)) or "/"
-    dropped = [name for name in parameter_names(url) if _dropped(name)]
+    dropped = [name for name in parameter_names(url) if dropped_parameter(name)]
     return url_query_cleaner(
         urlunsplit((parts.scheme.lower(), parts.netloc.lower(), path, parts.query, "")),
-        dropped, remove=True, unique=False)
+        dropped, remove=True, unique=False).strip()  # "x #y": the space ended the URL
 
 
 def join_url(base: str, href: str) -> str:
@@ -55,7 +70,19 @@ def join_url(base: str, href: str) -> str:
             scheme, rest = base.split("://", 1)
             host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
             return f"{scheme}://{host}{href}"
-    return urljoin(base, href)
+    try:
+        return urljoin(base, href)
+    except ValueError:  # a malformed href (http://[domain]/): the caller refuses it
+        return href
+
+
+def well_formed(url: str) -> bool:
+    """Whether ``url`` parses at all (``http://[domain]/`` does not)."""
+    try:
+        urlsplit(url)
+    except ValueError:
+        return False
+    return True
 
 
 def parameter_names(url: str) -> tuple[str, ...]:

@@ -177,7 +177,7 @@ class PortalSpider(scrapy.Spider):
         for request in self.follow_all([a["url"] for a in article.attachments], attachment=True):
             yield request
         canonical = reading.canonical
-        canonical = clean_url(urljoin(response.url, canonical)) if canonical else None
+        canonical = clean_url(join_url(response.url, canonical)) if canonical else None
         url = (canonical if canonical and self.portal.in_scope(canonical)
                else self.links.parameter_order.canonical(fetched))
         if url != fetched:
