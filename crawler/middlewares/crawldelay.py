@@ -1,4 +1,5 @@
-"""Apply robots.txt ``Crawl-delay``, which Scrapy parses but does not enforce.
+"""Apply robots.txt ``Crawl-delay``, which Scrapy parses (``RobotParser.crawl_delay``, Scrapy
+2.18) but does not enforce.
 
 The delay becomes the host's download-slot delay, without jitter (jitter would halve it on
 some requests) and out of AutoThrottle's reach (which would lower it on a fast server).
@@ -12,6 +13,7 @@ import logging
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
+from scrapy.robotstxt import RobotParser
 from scrapy.utils.httpobj import urlparse_cached
 
 logger = logging.getLogger(__name__)
@@ -38,10 +40,8 @@ class CrawlDelayMiddleware:
         crawler.signals.connect(mw.robots_parsed, signal=signals.robots_parsed)
         return mw
 
-    def robots_parsed(self, robotparser: object, request: Request) -> None:
-        rules = getattr(robotparser, "rp", None)  # Protego, Scrapy's default parser
-        crawl_delay = getattr(rules, "crawl_delay", None)
-        delay = crawl_delay(self.user_agent) if crawl_delay else None
+    def robots_parsed(self, robotparser: RobotParser, request: Request) -> None:
+        delay = robotparser.crawl_delay(self.user_agent)  # None when the parser cannot tell
         if not delay:
             return
         if self.max_delay is not None:
