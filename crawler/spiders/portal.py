@@ -20,6 +20,7 @@ from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 import cleaners
 from crawler.discovery import DOCUMENT_EXTENSIONS, Limits, LinkPolicy, extension
@@ -201,11 +202,9 @@ class PortalSpider(scrapy.Spider):
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         """The ``Sitemap:`` lines of robots.txt; ``/sitemap.xml`` when it names none."""
         self.set_page_type(response, "robots")
-        text = response.body.decode("utf-8", "replace") if response.status == 200 else ""
-        sitemaps = [line.split(":", 1)[1].strip() for line in text.splitlines()
-                    if line.lower().startswith("sitemap:")]
-        for url in sitemaps or [urljoin(self.portal.base_url, "/sitemap.xml")]:
-            yield from self.follow_all([urljoin(response.url, url)])
+        sitemaps = list(sitemap_urls_from_robots(response.body, base_url=response.url)
+                        if response.status == 200 else [])
+        yield from self.follow_all(sitemaps or [urljoin(self.portal.base_url, "/sitemap.xml")])
 
     def parse_document(self, response: Response) -> None:
         self.set_page_type(response, "document")
