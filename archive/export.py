@@ -97,7 +97,8 @@ class Summary:
 def match_clause(text: str) -> tuple[str, list[Any]]:
     """SQL restricting ``articles a`` to those a search for ``text`` finds (diacritics
     ignored): the one place the export depends on the search module."""
-    from archive.search import FTS_TABLE, QueryError, parse_query
+    from archive.query import QueryError, parse_query
+    from archive.search import FTS_TABLE
 
     try:
         expression = parse_query(text).fts("folded")

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from archive.search import HIGHLIGHT, SORTS, Filters, QueryError, count, search
+from archive.query import QueryError
+from archive.search import HIGHLIGHT, SORTS, Filters, count, search
 from portal_archive.common import CONTEXT_SETTINGS, open_existing_index, output_options, write_rows
 
 FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "snippet",
