@@ -12,7 +12,7 @@ import shutil
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,9 @@ from typing import Any
 import sqlite_utils
 
 from archive import __version__, clusters, units
+from archive.filters import Filters
+from archive.query import QueryError, parse_query
+from archive.search import MATCHES
 
 FORMATS = ("jsonl", "csv", "parquet", "txt", "wacz")
 BATCH = 500  # rows fetched from the cursor at a time
@@ -65,20 +68,6 @@ class ExportError(Exception):
 
 
 @dataclass
-class Filters:
-    query: str | None = None
-    portals: tuple[str, ...] = ()
-    province: str | None = None
-    district: str | None = None
-    since: str | None = None  # YYYY[-MM[-DD]], inclusive
-    until: str | None = None  # YYYY[-MM[-DD]], inclusive
-    category: str | None = None
-
-    def active(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v not in (None, ())}
-
-
-@dataclass
 class Summary:
     format: str
     output: str
@@ -94,59 +83,20 @@ class Summary:
         self.per_year[(record["published"] or "undated")[:4]] += 1
 
 
-def match_clause(text: str) -> tuple[str, list[Any]]:
-    """SQL restricting ``articles a`` to those a search for ``text`` finds (diacritics
-    ignored): the one place the export depends on the search module."""
-    from archive.query import QueryError, parse_query
-    from archive.search import FTS_TABLE
-
-    try:
-        expression = parse_query(text).fts("folded")
-    except QueryError as e:
-        raise ExportError(f"query {text!r}: {e}") from e
-    return f"a.rowid in (select rowid from {FTS_TABLE} where {FTS_TABLE} match ?)", [expression]
-
-
-def _date_bound(value: str, *, end: bool) -> str:
-    """``2024`` / ``2024-03`` / ``2024-03-05`` as a bound comparable with ISO dates."""
-    parts = value.split("-")
-    if not (1 <= len(parts) <= 3 and all(p.isdigit() for p in parts) and len(parts[0]) == 4):
-        raise ExportError(f"{value!r} is not a date: use YYYY, YYYY-MM or YYYY-MM-DD")
-    # Dates may carry a time: the end bound of a day/month/year sorts after all of them.
-    return value + "\uffff" if end else value
-
-
-def selection(db: sqlite_utils.Database, filters: Filters, *, dedup: bool) -> tuple[str, list]:
-    """The SQL ``from ... where`` selecting the exported articles, and its parameters."""
-    where, params = ["1"], []
-    if filters.query:
-        clause, clause_params = match_clause(filters.query)
-        where.append(clause)
-        params += clause_params
-    portals = list(filters.portals)
-    if filters.province:
-        in_province = units.portals_in_province(db, filters.province)
-        portals = [p for p in portals if p in in_province] if portals else in_province
-        if not portals:
-            portals = ["\x00no portal\x00"]  # nothing matches, as the user asked
-    if portals:
-        where.append(f"a.portal in ({', '.join('?' * len(portals))})")
-        params += portals
-    if filters.district:
-        where.append("p.district = ? collate nocase")
-        params.append(unicodedata.normalize("NFC", filters.district.strip()))
-    if filters.since:
-        where.append("a.published >= ?")
-        params.append(_date_bound(filters.since, end=False))
-    if filters.until:
-        where.append("a.published <= ?")
-        params.append(_date_bound(filters.until, end=True))
-    if filters.category:
-        where.append("a.category = ? collate nocase")
-        params.append(unicodedata.normalize("NFC", filters.category.strip()))
+def selection(db: sqlite_utils.Database, query: str | None, filters: Filters, *,
+              dedup: bool) -> tuple[str, list[Any]]:
+    """The SQL ``from ... where`` selecting the exported articles, and its parameters:
+    those a search for ``query`` finds (when given), kept by ``filters``."""
+    condition, params = filters.sql(db)
+    if query:
+        try:
+            expression = parse_query(query).fts("folded")
+        except QueryError as e:
+            raise ExportError(f"query {query!r}: {e}") from e
+        condition, params = f"{MATCHES} and {condition}", [expression, *params]
     sql = ("from articles a left join portals p on p.id = a.portal "
            "left join article_clusters c on c.article_id = a.id "
-           f"where {' and '.join(where)}")
+           f"where {condition}")
     if dedup:
         # One record per cluster among the selected ones: the earliest published.
         sql = ("from (select a.*, p.name as portal_name, p.province, p.district, "
@@ -157,10 +107,10 @@ def selection(db: sqlite_utils.Database, filters: Filters, *, dedup: bool) -> tu
     return sql, params
 
 
-def iter_records(db: sqlite_utils.Database, filters: Filters, *,
+def iter_records(db: sqlite_utils.Database, query: str | None, filters: Filters, *,
                  dedup: bool = False) -> Iterator[dict[str, Any]]:
     """The export records, in portal then publication order, fetched in batches."""
-    from_sql, params = selection(db, filters, dedup=dedup)
+    from_sql, params = selection(db, query, filters, dedup=dedup)
     columns = ("a.*" if dedup else
                "a.*, p.name as portal_name, p.province, p.district, "
                "coalesce(c.cluster, a.id) as cluster")
@@ -173,11 +123,11 @@ def iter_records(db: sqlite_utils.Database, filters: Filters, *,
             yield record(dict(zip(names, values, strict=True)))
 
 
-def cluster_counts(db: sqlite_utils.Database, filters: Filters, *,
+def cluster_counts(db: sqlite_utils.Database, query: str | None, filters: Filters, *,
                    dedup: bool = False) -> dict[str, int]:
     """Clusters holding more than one exported record, and the duplicates they hold (records
     beyond the first of their cluster), counted by SQLite rather than in memory."""
-    from_sql, params = selection(db, filters, dedup=dedup)
+    from_sql, params = selection(db, query, filters, dedup=dedup)
     cluster = "a.cluster" if dedup else "coalesce(c.cluster, a.id)"
     row = db.execute(
         f"select count(*), coalesce(sum(n - 1), 0) from (select {cluster} as k, count(*) as n "
@@ -185,8 +135,9 @@ def cluster_counts(db: sqlite_utils.Database, filters: Filters, *,
     return {"clusters_with_duplicates": row[0], "duplicates": row[1]}
 
 
-def count_records(db: sqlite_utils.Database, filters: Filters, *, dedup: bool = False) -> int:
-    from_sql, params = selection(db, filters, dedup=dedup)
+def count_records(db: sqlite_utils.Database, query: str | None, filters: Filters, *,
+                  dedup: bool = False) -> int:
+    from_sql, params = selection(db, query, filters, dedup=dedup)
     return db.execute(f"select count(*) {from_sql}", params).fetchone()[0]
 
 
@@ -231,36 +182,41 @@ def export(
     data_dir: Path,
     fmt: str,
     output: Path,
+    query: str | None = None,
     filters: Filters | None = None,
     dedup: bool = False,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
 ) -> Summary:
-    """Write the selected articles to ``output`` (a directory) in ``fmt``, then its datasheet.
-    ``progress`` is called with the number of records written since its last call."""
+    """Write the articles a search for ``query`` finds (all when None), kept by ``filters``, to
+    ``output`` (a directory) in ``fmt``, then its datasheet. ``progress`` is called with the
+    number of records written since its last call."""
     from archive.exporters import open_writer, require
 
     require(fmt)  # a missing library is reported before anything is written
     filters = filters or Filters()
-    selection(db, filters, dedup=dedup)  # bad filters are reported before anything is written
+    selection(db, query, filters, dedup=dedup)  # a bad query is reported before anything is written
     clusters.update_clusters(db)
     prepare_output(output, force=force)
     summary = Summary(format=fmt, output=str(output))
     writer = open_writer(fmt, output, data_dir=data_dir)
-    for rec in iter_records(db, filters, dedup=dedup):
+    for rec in iter_records(db, query, filters, dedup=dedup):
         writer.write(rec)
         summary.count(rec)
         if progress:
             progress(1)
     summary.files = writer.close()
-    summary.near_duplicates = cluster_counts(db, filters, dedup=dedup)
+    summary.near_duplicates = cluster_counts(db, query, filters, dedup=dedup)
     if dedup:
-        summary.near_duplicates["dropped_by_dedup"] = count_records(db, filters) - summary.records
-    write_datasheet(output, summary, filters, dedup=dedup)
+        summary.near_duplicates["dropped_by_dedup"] = (count_records(db, query, filters)
+                                                       - summary.records)
+    chosen = {"query": query, **filters.active()} if query else filters.active()
+    write_datasheet(output, summary, chosen, dedup=dedup)
     return summary
 
 
-def write_datasheet(output: Path, summary: Summary, filters: Filters, *, dedup: bool) -> None:
+def write_datasheet(output: Path, summary: Summary, filters: dict[str, Any], *,
+                    dedup: bool) -> None:
     from archive.exporters import describe_format
 
     dups = {"dropped_by_dedup": 0, **summary.near_duplicates}
@@ -271,7 +227,7 @@ def write_datasheet(output: Path, summary: Summary, filters: Filters, *, dedup: 
         "format": summary.format,
         "files": summary.files,
         "layout": describe_format(summary.format),
-        "filters": filters.active(),
+        "filters": filters,
         "dedup": dedup,
         "records": summary.records,
         "near_duplicates": {**dups, "note": (

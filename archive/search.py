@@ -22,11 +22,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlite_utils
 
+from archive.filters import Filters
 from archive.query import Query, QueryError, parse_query
 from archive.vietnamese import WORD, exact_text, exact_word, fold_word, folded_text, words
 
@@ -35,6 +35,10 @@ TITLE_WEIGHT = 10.0
 CANDIDATES = 1000
 RANK_HERE = 100  # at most this many matches of several words are ranked by _rank_found
 SORTS = ("relevance", "newest", "oldest")
+# The condition on ``articles a`` that keeps the matches of one FTS5 expression (a parameter).
+MATCHES = f"a.rowid in (select rowid from {FTS_TABLE} where {FTS_TABLE} match ?)"
+
+Where = tuple[str, list[Any]]  # a condition on ``articles a`` (Filters.sql) and its parameters
 
 
 # -- keeping the index in step with the articles table ----------------------------------------
@@ -73,67 +77,23 @@ def create_index(db: sqlite_utils.Database) -> None:
 
 # -- searching -------------------------------------------------------------------------------
 
-@dataclass
-class Filters:
-    portal: list[str] = field(default_factory=list)
-    province: str | None = None
-    district: str | None = None
-    since: str | None = None
-    until: str | None = None
-    category: str | None = None
-    province_portals: list[str] | None = None  # set by resolve()
-
-    def resolve(self, db: sqlite_utils.Database) -> Filters:
-        """Turn ``province`` into the portals it covers: those of that province as the
-        portal knew it, or of a pre-2025 province merged into it in 2025."""
-        if not self.province or self.province_portals is not None:
-            return self
-        from .units import portals_in_province
-
-        return replace(self, province_portals=portals_in_province(db, self.province))
-
-    def sql(self) -> tuple[str, list[Any]]:
-        clauses, params = [], []
-        if self.portal:
-            clauses.append(f"a.portal in ({', '.join('?' * len(self.portal))})")
-            params += self.portal
-        if self.province_portals is not None:
-            clauses.append(f"a.portal in ({', '.join('?' * len(self.province_portals))})")
-            params += self.province_portals
-        if self.district:
-            clauses.append("a.portal in (select id from portals where district = ? "
-                           "collate nocase)")
-            params.append(self.district)
-        if self.since:
-            clauses.append("a.published >= ?")
-            params.append(self.since)
-        if self.until:
-            # "until 2024-03-05" includes that whole day whatever the time printed.
-            clauses.append("substr(a.published, 1, 10) <= ?")
-            params.append(self.until)
-        if self.category:
-            clauses.append("a.category = ? collate nocase")
-            params.append(self.category)
-        return "".join(f" and {c}" for c in clauses), params
-
-
 HIT_COLUMNS = ("id", "url", "portal", "title", "published", "category", "author",
                "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
-def _matches(db: sqlite_utils.Database, expr: str, filters: Filters, limit: int, *,
+def _matches(db: sqlite_utils.Database, expr: str, where: Where, limit: int, *,
              scored: bool) -> list[tuple[int, float]]:
     """(rowid, bm25 or 0) of at most ``limit`` most recently indexed matches."""
-    where, params = filters.sql()
+    condition, params = where
     score = f"bm25({FTS_TABLE}, ?, 1.0, ?, 1.0)" if scored else "0"
     weights = [TITLE_WEIGHT, TITLE_WEIGHT] if scored else []
     sql = (f"select f.rowid, {score} from {FTS_TABLE} f "
-           f"join articles a on a.rowid = f.rowid where {FTS_TABLE} match ?{where} "
+           f"join articles a on a.rowid = f.rowid where {FTS_TABLE} match ? and {condition} "
            "order by f.rowid desc limit ?")
     return db.execute(sql, [*weights, expr, *params, limit]).fetchall()
 
 
-def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
+def _relevance_order(db: sqlite_utils.Database, query: Query, where: Where,
                      exact_only: bool, candidates: int, wanted: int,
                      rank_here: int = RANK_HERE) -> list[int]:
     if exact_only:
@@ -146,14 +106,14 @@ def _relevance_order(db: sqlite_utils.Database, query: Query, filters: Filters,
         if len(order) >= wanted:
             break  # the exact tier alone fills the page: fold-only matches come after it
         expr = query.fts(tier)
-        found = _matches(db, expr, filters, candidates, scored=False)
+        found = _matches(db, expr, where, candidates, scored=False)
         if len(found) <= rank_here and _words_in(query) > 1:  # a few, several words
             ranked = _rank_found(db, query, tier, [r for r, _ in found])
         elif len(found) < candidates:  # narrow, one word: bm25 over every match
-            scores = dict(_matches(db, expr, filters, candidates, scored=True))
+            scores = dict(_matches(db, expr, where, candidates, scored=True))
             ranked = sorted(scores, key=lambda r: (scores[r], -r))
         else:  # broad: title matches first, then body matches, newest first
-            titles = _matches(db, query.fts(tier, title_only=True), filters, wanted,
+            titles = _matches(db, query.fts(tier, title_only=True), where, wanted,
                               scored=False)
             ranked = [r for r, _ in titles] + [r for r, _ in found]
         for rowid in ranked:
@@ -231,18 +191,17 @@ def search(db: sqlite_utils.Database, text: str, *, filters: Filters | None = No
     ``rank_here`` bound the ranking (see the module's docstring); the benchmark raises the
     first and zeroes the second to get FTS5's bm25() over every match."""
     query = parse_query(text)
-    filters = (filters or Filters()).resolve(db)
+    where = (filters or Filters()).sql(db)
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")
     if sort == "relevance":
-        rowids = _relevance_order(db, query, filters, exact, max(candidates, offset + limit),
+        rowids = _relevance_order(db, query, where, exact, max(candidates, offset + limit),
                                   offset + limit, rank_here)
         rowids = rowids[offset:offset + limit]
     else:
-        where, params = filters.sql()
+        condition, params = where
         direction = "desc" if sort == "newest" else "asc"
-        sql = (f"select a.rowid from articles a where a.rowid in (select rowid from "
-               f"{FTS_TABLE} where {FTS_TABLE} match ?){where} "
+        sql = (f"select a.rowid from articles a where {MATCHES} and {condition} "
                f"order by a.published {direction}, a.rowid {direction} limit ? offset ?")
         rowids = [r[0] for r in db.execute(
             sql, [query.fts("exact" if exact else "folded"), *params, limit, offset])]
@@ -266,9 +225,9 @@ def count(db: sqlite_utils.Database, text: str, *, filters: Filters | None = Non
           exact: bool = False) -> int:
     """How many articles match (diacritics ignored unless ``exact``)."""
     query = parse_query(text)
-    where, params = (filters or Filters()).resolve(db).sql()
+    condition, params = (filters or Filters()).sql(db)
     sql = (f"select count(*) from {FTS_TABLE} f join articles a on a.rowid = f.rowid "
-           f"where {FTS_TABLE} match ?{where}")
+           f"where {FTS_TABLE} match ? and {condition}")
     return db.execute(sql, [query.fts("exact" if exact else "folded"), *params]).fetchone()[0]
 
 

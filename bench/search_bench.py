@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlite_utils  # noqa: E402
 
+from archive.filters import Filters  # noqa: E402
 from archive.index import open_index, upsert_portal  # noqa: E402
-from archive.search import FTS_TABLE, Filters, search  # noqa: E402
+from archive.search import FTS_TABLE, search  # noqa: E402
 from archive.vietnamese import exact_word, fold_word  # noqa: E402
 
 SYLLABLES = """

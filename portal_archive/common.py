@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -14,6 +15,7 @@ from typing import Any
 import click
 import sqlite_utils
 
+from archive.filters import FilterError, Filters, period
 from archive.index import open_index
 from archive.lock import LockedError, RunLock
 from archive.progress import Progress
@@ -37,6 +39,45 @@ def output_options(what: str, *formats: str) -> Callable[[Callable[..., Any]], C
                               help=OUTPUT_FLAGS[name].format(what=what))(fn)
         return fn
     return decorator
+
+
+def _period(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if value is None else period(value)
+    except FilterError as e:
+        raise click.BadParameter(str(e)) from None
+
+
+FILTER_OPTIONS = (
+    click.option("--portal", "portals", multiple=True, metavar="ID",
+                 help="Only this portal (repeatable)."),
+    click.option("--province", help="Only portals of this province: its name before the 2025 "
+                 "reform or the one it joined then."),
+    click.option("--district", help="Only portals of this district (as the portal knew it)."),
+    click.option("--since", callback=_period, metavar="DATE",
+                 help="Published in or after this YYYY, YYYY-MM or YYYY-MM-DD."),
+    click.option("--until", callback=_period, metavar="DATE",
+                 help="Published in or before this YYYY, YYYY-MM or YYYY-MM-DD (the whole "
+                 "period: --until 2024 includes 31 December)."),
+    click.option("--category", help="Only articles of this category (as the portal printed "
+                 "it)."),
+)
+
+
+def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options that choose articles (archive/filters.py), given to the command as one
+    ``filters`` argument."""
+    @functools.wraps(fn)
+    def command(*args: Any, portals: tuple[str, ...], province: str | None,
+                district: str | None, since: str | None, until: str | None,
+                category: str | None, **kwargs: Any) -> Any:
+        filters = Filters(portals=portals, province=province, district=district, since=since,
+                          until=until, category=category)
+        return fn(*args, filters=filters, **kwargs)
+
+    for option in reversed(FILTER_OPTIONS):
+        command = option(command)
+    return command
 
 
 def write_rows(rows: Iterable[dict[str, Any]], fmt: str, fields: Sequence[str]) -> None:

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.export import FIELDS, ExportError, Filters, export
+from archive.export import FIELDS, ExportError, export
+from archive.filters import Filters
 from archive.index import open_index
 from tests.conftest import read_terminal, run_cli
 
@@ -189,7 +190,7 @@ def test_date_and_query_filters(crawled_archive, jsonl_records, tmp_path):
     expected = [r for r in jsonl_records
                 if r["published"] and "2021" <= r["published"][:4] <= "2022"]
     assert sorted(r["id"] for r in dated) == sorted(r["id"] for r in expected)
-    run_export(crawled_archive, tmp_path / "q", "jsonl", filters=Filters(query="nông thôn mới"))
+    run_export(crawled_archive, tmp_path / "q", "jsonl", query="nông thôn mới")
     hits = read_jsonl(tmp_path / "q" / "articles.jsonl")
     assert hits and len(hits) < len(jsonl_records)
     # Every word of the query is in each hit, diacritics aside (as the FTS index folds them).

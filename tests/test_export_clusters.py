@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from archive import clusters
-from archive.export import Filters, export
+from archive.export import export
+from archive.filters import Filters
 from archive.index import open_index
 from archive.units import province_2025
 from tests.conftest import FAST_CRAWL, run_cli

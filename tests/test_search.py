@@ -159,6 +159,31 @@ def test_filters_sort_and_paging(archive):
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.output
 
 
+@pytest.mark.parametrize("since, until, kept", [
+    ("2022", "2022", {"mid"}),  # a year, whole: its last day at 08:00 included
+    ("2022-02", "2022-02", {"mid"}),
+    ("2022-02-01", "2022-02-01", {"mid"}),  # a day, whatever the time printed
+    (None, "2022-01", {"old"}),
+    ("2019-02-02", None, {"mid", "new"}),
+    ("2025", None, set()),
+])
+def test_since_and_until_keep_whole_periods_as_export_does(archive, since, until, kept):
+    data, db = archive
+    urls_of = {"old": add(db, 1, "Lễ hội truyền thống", published="2019-02-01"),
+               "mid": add(db, 2, "Lễ hội mùa xuân", published="2022-02-01T08:00:00+07:00"),
+               "new": add(db, 3, "Lễ hội đền", published="2024-02-01")}
+    add(db, 4, "Lễ hội không ngày", published=None)  # undated: left out by any bound
+    bounds = [*(["--since", since] if since else []), *(["--until", until] if until else [])]
+    assert set(urls(data, "le hoi", *bounds)) == {urls_of[k] for k in kept}
+
+
+@pytest.mark.parametrize("value", ["last week", "2024-13", "2024-02-30", "24", "2024/03"])
+def test_a_bad_date_is_a_usage_error(archive, value):
+    data, _ = archive
+    bad = run(data, "le hoi", "--until", value, ok=False)
+    assert bad.exit_code == 2 and "YYYY, YYYY-MM or YYYY-MM-DD" in bad.output
+
+
 def test_machine_formats_carry_id_url_and_warc_pointer(archive):
     data, db = archive
     url = add(db, 7, "Hội nghị tổng kết năm")

@@ -10,8 +10,15 @@ from pathlib import Path
 import click
 
 from archive import clusters
-from archive.export import ExportError, Filters, count_records, export
-from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_index, progress_bar
+from archive.export import ExportError, count_records, export
+from archive.filters import Filters
+from portal_archive.common import (
+    CONTEXT_SETTINGS,
+    echo_json,
+    filter_options,
+    open_existing_index,
+    progress_bar,
+)
 
 
 @click.command("export", context_settings=CONTEXT_SETTINGS)
@@ -21,22 +28,14 @@ from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_ind
               help="jsonl, csv, parquet, txt (one file per article) or wacz (WARC records).")
 @click.option("--output", required=True, type=click.Path(path_type=Path),
               help="Directory to create for the export (data files and datasheet).")
-@click.option("--portal", "portals", multiple=True, metavar="ID",
-              help="Only this portal (repeatable).")
-@click.option("--province", help="Only portals of this province, pre- or post-2025 name.")
-@click.option("--district", help="Only portals of this district.")
-@click.option("--since", metavar="DATE", help="Published on or after YYYY[-MM[-DD]].")
-@click.option("--until", metavar="DATE", help="Published on or before YYYY[-MM[-DD]].")
-@click.option("--category", help="Only articles of this category (as the portal names it).")
+@filter_options
 @click.option("--dedup", is_flag=True,
               help="One record per near-duplicate cluster: the earliest published.")
 @click.option("--force", is_flag=True, help="Replace a previous export at --output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export summary as JSON.")
 @click.pass_context
 def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path,
-                   portals: tuple[str, ...], province: str | None, district: str | None,
-                   since: str | None, until: str | None, category: str | None, dedup: bool,
-                   force: bool, as_json: bool) -> None:
+                   filters: Filters, dedup: bool, force: bool, as_json: bool) -> None:
     """Export articles, with provenance, as a corpus: the data and a datasheet go in the
     --output directory. QUERY, when given, keeps the articles a search would find.
 
@@ -52,8 +51,6 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
     """
     data_dir = ctx.obj["data"]
     db = open_existing_index(data_dir)
-    filters = Filters(query=query, portals=portals, province=province, district=district,
-                      since=since, until=until, category=category)
     try:
         if output.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
                 output.resolve()):
@@ -65,9 +62,9 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
                 click.echo("Updating near-duplicate clusters...", err=True)
                 clusters.update_clusters(db)  # first, so that the bar measures the export
                 progress = stack.enter_context(progress_bar(
-                    "Exporting", count_records(db, filters, dedup=dedup)))
-            summary = export(db, data_dir=data_dir, fmt=fmt, output=output, filters=filters,
-                             dedup=dedup, force=force, progress=progress)
+                    "Exporting", count_records(db, query, filters, dedup=dedup)))
+            summary = export(db, data_dir=data_dir, fmt=fmt, output=output, query=query,
+                             filters=filters, dedup=dedup, force=force, progress=progress)
     except ExportError as e:
         raise click.ClickException(str(e)) from e
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))

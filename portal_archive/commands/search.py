@@ -4,38 +4,29 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from typing import Any
 
 import click
 
+from archive.filters import Filters
 from archive.query import QueryError
-from archive.search import HIGHLIGHT, SORTS, Filters, count, search
-from portal_archive.common import CONTEXT_SETTINGS, open_existing_index, output_options, write_rows
+from archive.search import HIGHLIGHT, SORTS, count, search
+from portal_archive.common import (
+    CONTEXT_SETTINGS,
+    filter_options,
+    open_existing_index,
+    output_options,
+    write_rows,
+)
 
 FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "snippet",
           "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
-def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value).isoformat()
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date: use YYYY-MM-DD") from None
-
-
 # A query may begin with "-" (an excluded word): not an unknown option.
 @click.command("search", context_settings={**CONTEXT_SETTINGS, "ignore_unknown_options": True})
 @click.argument("query")
-@click.option("--portal", "portals", multiple=True, metavar="ID", help="Only this portal "
-              "(repeatable).")
-@click.option("--province", help="Only portals of this province (as the portal knew it).")
-@click.option("--district", help="Only portals of this district (as the portal knew it).")
-@click.option("--since", callback=_day, metavar="YYYY-MM-DD", help="Published on or after.")
-@click.option("--until", callback=_day, metavar="YYYY-MM-DD", help="Published on or before.")
-@click.option("--category", help="Only articles of this category (as the portal printed it).")
+@filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--exact", is_flag=True,
               help="Match the words with their diacritics exactly as typed.")
@@ -45,25 +36,22 @@ def _day(ctx: click.Context, param: click.Parameter, value: str | None) -> str |
 @click.option("--count", "count_only", is_flag=True, help="Print only how many articles match.")
 @output_options("the hits", "json", "nl", "csv")
 @click.pass_context
-def search_command(ctx: click.Context, query: str, portals: tuple[str, ...],
-                   province: str | None, district: str | None, since: str | None,
-                   until: str | None, category: str | None, sort: str, exact: bool,
+def search_command(ctx: click.Context, query: str, filters: Filters, sort: str, exact: bool,
                    limit: int, offset: int, count_only: bool, fmt: str | None) -> None:
     """Search the archived articles.
 
     Diacritics are optional: "hoi dong" finds "Hội đồng", "duong" finds "đường"; words typed
     with diacritics rank exact matches first (--exact keeps only those). "Quoted words" must
-    be adjacent, OR joins alternatives, -word excludes, word* matches a prefix.
+    be adjacent, OR joins alternatives, -word excludes, word* matches a prefix. --since and
+    --until take a year, a month or a day, and keep the whole of it.
 
     \b
     Example:
         portal-archive search "nông thôn mới"
-        portal-archive search 'hoi dong -"nhân dân"' --since 2023-01-01 --portal aluoi-tth
+        portal-archive search 'hoi dong -"nhân dân"' --since 2023 --portal aluoi-tth
         portal-archive search covid --sort newest --nl | jq .url
     """
     db = open_existing_index(ctx.obj["data"])
-    filters = Filters(portal=list(portals), province=province, district=district,
-                      since=since, until=until, category=category)
     try:
         if count_only:
             n = count(db, query, filters=filters, exact=exact)
