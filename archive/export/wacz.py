@@ -22,7 +22,7 @@ from typing import Any
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.export import ExportError
-from archive.exporters.tabular import JsonlWriter
+from archive.export.tabular import JsonlWriter
 from archive.warcfiles import warc_files
 
 WORK_DIR = ".wacz-build"  # inside the output, removed once the package is written

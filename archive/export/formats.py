@@ -52,16 +52,16 @@ def describe_format(fmt: str) -> str:
 def open_writer(fmt: str, output: Path, *, data_dir: Path) -> Writer:
     require(fmt)
     if fmt == "jsonl":
-        from archive.exporters.tabular import JsonlWriter
+        from archive.export.tabular import JsonlWriter
         return JsonlWriter(output)
     if fmt == "csv":
-        from archive.exporters.tabular import CsvWriter
+        from archive.export.tabular import CsvWriter
         return CsvWriter(output)
     if fmt == "parquet":
-        from archive.exporters.parquet import ParquetWriter
+        from archive.export.parquet import ParquetWriter
         return ParquetWriter(output)
     if fmt == "txt":
-        from archive.exporters.txt import TxtWriter
+        from archive.export.txt import TxtWriter
         return TxtWriter(output)
-    from archive.exporters.wacz import WaczWriter
+    from archive.export.wacz import WaczWriter
     return WaczWriter(output, warc_dir=data_dir / "warc")

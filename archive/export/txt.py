@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from archive.export import FIELDS, ExportError
-from archive.exporters.tabular import csv_row
+from archive.export.tabular import csv_row
 
 UNSAFE = re.compile(r"[^\w.-]+")
 # Header lines of each text file: the short fields a reader wants before the text.

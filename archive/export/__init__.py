@@ -1,7 +1,7 @@
 """Export clean corpora for analysts: the archive's articles as JSON Lines, CSV, Parquet, plain
 text or WACZ, each record with its provenance, and a datasheet describing the export.
 
-Records stream from one SQLite cursor to one writer (``archive/exporters/``), so memory stays
+Records stream from one SQLite cursor to one writer (``archive/export/``), so memory stays
 flat however large the archive. Every format uses the same field names (``FIELDS``).
 """
 
@@ -191,7 +191,7 @@ def export(
     """Write the articles a search for ``query`` finds (all when None), kept by ``filters``, to
     ``output`` (a directory) in ``fmt``, then its datasheet. ``progress`` is called with the
     number of records written since its last call."""
-    from archive.exporters import open_writer, require
+    from archive.export.formats import open_writer, require
 
     require(fmt)  # a missing library is reported before anything is written
     filters = filters or Filters()
@@ -217,7 +217,7 @@ def export(
 
 def write_datasheet(output: Path, summary: Summary, filters: dict[str, Any], *,
                     dedup: bool) -> None:
-    from archive.exporters import describe_format
+    from archive.export.formats import describe_format
 
     dups = {"dropped_by_dedup": 0, **summary.near_duplicates}
     sheet = {
