@@ -1,67 +1,52 @@
-"""One writer per export format. A writer is opened on the output directory, takes records
-one at a time (``write``) and returns the files it made, relative to the output (``close``)."""
+"""The export formats: one writer class per format, registered in ``WRITERS``.
+
+A writer is made with the output directory (and the archive's data directory, which only WACZ
+reads), takes records one at a time (``write``) and returns the files it made, relative to the
+output (``close``). Its class says what its files hold (``layout``, for the datasheet) and
+which optional package it needs, if any (``requires``). To add a format: a module here with
+its writer, and one line in ``WRITERS``.
+"""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
-from archive.export import FORMATS, ExportError
-
-# Format -> (module providing it, pip requirement to install it), for formats that need an
-# optional library.
-OPTIONAL = {
-    "parquet": ("pyarrow", "pyarrow"),
-    "wacz": ("wacz", "wacz"),
-}
-LAYOUTS = {
-    "jsonl": "articles.jsonl: one JSON object per line, UTF-8",
-    "csv": "articles.csv: RFC 4180, UTF-8, header row; captions and attachments as JSON",
-    "parquet": "articles.parquet: typed columns (lists for captions and attachments, UTC "
-               "timestamps for first_seen/last_seen), written in row groups",
-    "txt": "<portal>/<year>/<id>.txt: one UTF-8 file per article (a header of fields, a blank "
-           "line, the text); index.csv lists every file with its fields",
-    "wacz": "articles.wacz: the WARC records behind the articles (response, request and "
-            "conversion) with a CDX index and a pages list, for ReplayWeb.page; "
-            "articles.jsonl beside it holds the records",
-}
+from archive.export.parquet import ParquetWriter
+from archive.export.records import ExportError
+from archive.export.tabular import CsvWriter, JsonlWriter
+from archive.export.txt import TxtWriter
+from archive.export.wacz import WaczWriter
 
 
 class Writer(Protocol):
+    layout: ClassVar[str]
+    requires: ClassVar[str | None]
+
+    def __init__(self, output: Path, *, data_dir: Path) -> None: ...
     def write(self, record: dict[str, Any]) -> None: ...
     def close(self) -> list[str]: ...
 
 
-def require(fmt: str) -> None:
-    """Raise ExportError telling how to install what ``fmt`` needs, when it is missing."""
-    if fmt not in FORMATS:
+WRITERS: dict[str, type[Writer]] = {
+    "jsonl": JsonlWriter,
+    "csv": CsvWriter,
+    "parquet": ParquetWriter,
+    "txt": TxtWriter,
+    "wacz": WaczWriter,
+}
+FORMATS = tuple(WRITERS)
+
+
+def writer_for(fmt: str) -> type[Writer]:
+    """The writer of ``fmt``; ExportError telling how to install what it needs when that is
+    missing, so that nothing is written."""
+    if fmt not in WRITERS:
         raise ExportError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-    if fmt in OPTIONAL:
-        module, requirement = OPTIONAL[fmt]
-        if importlib.util.find_spec(module) is None:
-            raise ExportError(
-                f"--format {fmt} needs the {module} package: pip install '{requirement}' "
-                f"(or pip install 'portal-archive[export]')")
-
-
-def describe_format(fmt: str) -> str:
-    return LAYOUTS[fmt]
-
-
-def open_writer(fmt: str, output: Path, *, data_dir: Path) -> Writer:
-    require(fmt)
-    if fmt == "jsonl":
-        from archive.export.tabular import JsonlWriter
-        return JsonlWriter(output)
-    if fmt == "csv":
-        from archive.export.tabular import CsvWriter
-        return CsvWriter(output)
-    if fmt == "parquet":
-        from archive.export.parquet import ParquetWriter
-        return ParquetWriter(output)
-    if fmt == "txt":
-        from archive.export.txt import TxtWriter
-        return TxtWriter(output)
-    from archive.export.wacz import WaczWriter
-    return WaczWriter(output, warc_dir=data_dir / "warc")
+    writer = WRITERS[fmt]
+    if writer.requires and importlib.util.find_spec(writer.requires) is None:
+        raise ExportError(
+            f"--format {fmt} needs the {writer.requires} package: pip install "
+            f"'{writer.requires}' (or pip install 'portal-archive[export]')")
+    return writer

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
+from archive.export.records import FIELDS
 
-from archive.export import FIELDS
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 ROW_GROUP = 2000  # records buffered per row group
 
-TIMESTAMP = pa.timestamp("us", tz="UTC")
-TYPES: dict[str, pa.DataType] = {
-    "captions": pa.list_(pa.string()),
-    "attachments": pa.list_(pa.struct([("title", pa.string()), ("url", pa.string())])),
-    "word_count": pa.int32(),
-    "version": pa.int32(),
-    "warc_offset": pa.int64(),
-    "warc_length": pa.int64(),
-    "first_seen": TIMESTAMP,
-    "last_seen": TIMESTAMP,
-}
-SCHEMA = pa.schema([(name, TYPES.get(name, pa.string())) for name in FIELDS])
+
+def schema(pa: Any) -> pa.Schema:
+    """The columns: the FIELDS, typed (lists, integers, UTC timestamps), text otherwise."""
+    timestamp = pa.timestamp("us", tz="UTC")
+    types = {
+        "captions": pa.list_(pa.string()),
+        "attachments": pa.list_(pa.struct([("title", pa.string()), ("url", pa.string())])),
+        "word_count": pa.int32(),
+        "version": pa.int32(),
+        "warc_offset": pa.int64(),
+        "warc_length": pa.int64(),
+        "first_seen": timestamp,
+        "last_seen": timestamp,
+    }
+    return pa.schema([(name, types.get(name, pa.string())) for name in FIELDS])
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -33,9 +37,19 @@ def _timestamp(value: str | None) -> datetime | None:
 
 class ParquetWriter:
     name = "articles.parquet"
+    layout = ("articles.parquet: typed columns (lists for captions and attachments, UTC "
+              "timestamps for first_seen/last_seen), written in row groups")
+    requires = "pyarrow"
 
-    def __init__(self, output: Path) -> None:
-        self.writer = pq.ParquetWriter(output / self.name, SCHEMA, compression="zstd")
+    def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
+        # pyarrow is an optional extra (portal-archive[export]): loaded when a Parquet
+        # export starts, so that the other formats work without it.
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = schema(pa)
+        self.table = functools.partial(pa.table, schema=columns)
+        self.writer = pq.ParquetWriter(output / self.name, columns, compression="zstd")
         self.columns: dict[str, list[Any]] = {name: [] for name in FIELDS}
         self.buffered = 0
 
@@ -53,7 +67,7 @@ class ParquetWriter:
 
     def _flush(self) -> None:
         if self.buffered:
-            self.writer.write_table(pa.table(self.columns, schema=SCHEMA))
+            self.writer.write_table(self.table(self.columns))
             for values in self.columns.values():
                 values.clear()
             self.buffered = 0

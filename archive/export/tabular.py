@@ -7,13 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-from archive.export import FIELDS
+from archive.export.records import FIELDS, cells
 
 
 class JsonlWriter:
     name = "articles.jsonl"
+    layout = "articles.jsonl: one JSON object per line, UTF-8"
+    requires = None
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         self.fh = open(output / self.name, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
 
     def write(self, record: dict[str, Any]) -> None:
@@ -25,28 +27,19 @@ class JsonlWriter:
         return [self.name]
 
 
-def csv_row(record: dict[str, Any]) -> list[Any]:
-    """A record as CSV cells: lists as JSON, None as an empty cell."""
-    cells = []
-    for name in FIELDS:
-        value = record[name]
-        if isinstance(value, list):
-            value = json.dumps(value, ensure_ascii=False)
-        cells.append("" if value is None else value)
-    return cells
-
-
 class CsvWriter:
     name = "articles.csv"
+    layout = "articles.csv: RFC 4180, UTF-8, header row; captions and attachments as JSON"
+    requires = None
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         # RFC 4180: CRLF line ends, quotes doubled; newlines inside text stay inside quotes.
         self.fh = open(output / self.name, "w", encoding="utf-8", newline="")  # noqa: SIM115
         self.writer = csv.writer(self.fh, lineterminator="\r\n")
         self.writer.writerow(FIELDS)
 
     def write(self, record: dict[str, Any]) -> None:
-        self.writer.writerow(csv_row(record))
+        self.writer.writerow(cells(record))
 
     def close(self) -> list[str]:
         self.fh.close()

@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from archive.export import FIELDS, ExportError
-from archive.export.tabular import csv_row
+from archive.export.records import FIELDS, ExportError, cells
 
 UNSAFE = re.compile(r"[^\w.-]+")
 # Header lines of each text file: the short fields a reader wants before the text.
@@ -24,8 +23,11 @@ def safe_component(value: str | None, default: str) -> str:
 
 class TxtWriter:
     index_name = "index.csv"
+    layout = ("<portal>/<year>/<id>.txt: one UTF-8 file per article (a header of fields, a "
+              "blank line, the text); index.csv lists every file with its fields")
+    requires = None
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         self.output = output.resolve()
         self.fh = open(self.output / self.index_name, "w", encoding="utf-8",  # noqa: SIM115
                        newline="")
@@ -54,7 +56,7 @@ class TxtWriter:
             lines += ["", *(f"[{caption}]" for caption in record["captions"])]
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         relative = path.relative_to(self.output).as_posix()
-        self.index.writerow([relative, *csv_row(record)])
+        self.index.writerow([relative, *cells(record)])
 
     def close(self) -> list[str]:
         self.fh.close()

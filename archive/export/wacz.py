@@ -21,7 +21,7 @@ from typing import Any
 
 from warcio.archiveiterator import ArchiveIterator
 
-from archive.export import ExportError
+from archive.export.records import ExportError
 from archive.export.tabular import JsonlWriter
 from archive.warcfiles import warc_files
 
@@ -30,10 +30,14 @@ WORK_DIR = ".wacz-build"  # inside the output, removed once the package is writt
 
 class WaczWriter:
     name = "articles.wacz"
+    layout = ("articles.wacz: the WARC records behind the articles (response, request and "
+              "conversion) with a CDX index and a pages list, for ReplayWeb.page; "
+              "articles.jsonl beside it holds the records")
+    requires = "wacz"
 
-    def __init__(self, output: Path, *, warc_dir: Path) -> None:
+    def __init__(self, output: Path, *, data_dir: Path) -> None:
         self.output = output
-        self.warc_dir = warc_dir
+        self.warc_dir = data_dir / "warc"
         self.records = JsonlWriter(output)
         # warc file -> response offset -> page title; conversion record ids wanted
         self.responses: dict[str, dict[int, str]] = defaultdict(dict)

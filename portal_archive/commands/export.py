@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from archive import clusters
-from archive.export import ExportError, count_records, export
+from archive.export import FORMATS, ExportError, count_records, export
 from archive.filters import Filters
 from portal_archive.common import (
     CONTEXT_SETTINGS,
@@ -24,7 +24,7 @@ from portal_archive.common import (
 @click.command("export", context_settings=CONTEXT_SETTINGS)
 @click.argument("query", required=False)
 @click.option("--format", "fmt", required=True,
-              type=click.Choice(["jsonl", "csv", "parquet", "txt", "wacz"]),
+              type=click.Choice(FORMATS),
               help="jsonl, csv, parquet, txt (one file per article) or wacz (WARC records).")
 @click.option("--output", required=True, type=click.Path(path_type=Path),
               help="Directory to create for the export (data files and datasheet).")
