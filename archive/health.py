@@ -30,15 +30,14 @@ PARKED_WORDS = re.compile(
     r"đã (dừng|ngừng) hoạt động",
     re.IGNORECASE,
 )
-PARKED_MAX_LINKS = 15
+PARKED_MAX_LINKS = 15  # a real portal home links to dozens of pages; a placeholder to a few
 RECENT_RUNS = 5  # runs a portal's status sums new articles and errors over
-# Scrapy/Twisted exception names, as an operator would say them.
-DOWNLOAD_ERRORS = {
-    "DNSLookupError": "host does not resolve", "TimeoutError": "timed out",
-    "DownloadTimeoutError": "timed out", "TCPTimedOutError": "timed out",
-    "ConnectionRefusedError": "connection refused", "ConnectError": "cannot connect",
-    "ConnectionLost": "connection lost", "ResponseNeverReceived": "no response",
-}  # a real portal home links to dozens of pages; a placeholder to a few
+# A run's download failures, stored by reason (crawler/stats.py), as an operator would say them.
+FAILURE_WORDS = {
+    "dns": "host does not resolve", "timeout": "timed out", "refused": "connection refused",
+    "cannot_connect": "cannot connect", "connection_reset": "connection lost",
+    "no_response": "no response",
+}
 
 
 @dataclass
@@ -99,7 +98,7 @@ def home_down(run: dict[str, Any]) -> str | None:
     """Why the home page failed in ``run``, or None when it answered."""
     if run["home_error"]:
         kinds = run["home_error"].split(", ")
-        return ", ".join(dict.fromkeys(DOWNLOAD_ERRORS.get(k, k) for k in kinds))
+        return ", ".join(dict.fromkeys(FAILURE_WORDS.get(k, k) for k in kinds))
     if run["home_status"] is not None and run["home_status"] >= 500:
         return f"HTTP {run['home_status']}"
     return None

@@ -5,6 +5,28 @@ from __future__ import annotations
 
 from typing import Any
 
+# Download failures by the exception class names Scrapy and Twisted raise (Scrapy 2.19 wraps
+# Twisted's in its own), as the reason a person would name. Counted under bad_input/<reason>
+# (crawler/middlewares/badinput.py) and kept in the run's errors (archive/health.py words them).
+FAILURE_REASONS = {
+    "DownloadCancelledError": "too_large",
+    "DownloadTimeoutError": "timeout", "TimeoutError": "timeout", "TCPTimedOutError": "timeout",
+    "DownloadFailedError": "connection_reset", "ResponseFailed": "connection_reset",
+    "ResponseDataLossError": "connection_reset", "ConnectionLost": "connection_reset",
+    "ConnectionResetError": "connection_reset", "PotentialDataLoss": "connection_reset",
+    "ConnectionDone": "connection_reset",
+    "ResponseNeverReceived": "no_response",
+    "CannotResolveHostError": "dns", "DNSLookupError": "dns",
+    "DownloadConnectionRefusedError": "refused", "ConnectionRefusedError": "refused",
+    "ConnectError": "cannot_connect",
+}
+
+
+def failure_reason(exception_name: str) -> str:
+    """The reason for a download that failed with this exception class (its name if unknown)."""
+    return FAILURE_REASONS.get(exception_name, exception_name)
+
+
 # Scrapy stats prefixes counted as errors, by the kind they name.
 EXCEPTION_PREFIX = "downloader/exception_type_count/"
 STATUS_PREFIX = "downloader/response_status_count/"
@@ -12,12 +34,12 @@ SPIDER_EXCEPTION_PREFIX = "spider_exceptions/"
 
 
 def errors_by_kind(stats: dict[str, Any]) -> dict[str, int]:
-    """Errors of one crawl from its Scrapy stats: exceptions by class, HTTP 4xx/5xx answers
-    (every attempt counts), retries given up, exceptions in the spider."""
+    """Errors of one crawl from its Scrapy stats: download failures by reason, HTTP 4xx/5xx
+    answers (every attempt counts), retries given up, exceptions in the spider."""
     errors: dict[str, int] = {}
     for key, value in stats.items():
         if key.startswith(EXCEPTION_PREFIX):
-            kind = key[len(EXCEPTION_PREFIX):].rsplit(".", 1)[-1]
+            kind = failure_reason(key[len(EXCEPTION_PREFIX):].rsplit(".", 1)[-1])
         elif key.startswith(STATUS_PREFIX) and key[len(STATUS_PREFIX):][:1] in ("4", "5"):
             kind = f"http_{key[len(STATUS_PREFIX):]}"
         elif key.startswith(SPIDER_EXCEPTION_PREFIX) and key != "spider_exceptions/count":

@@ -25,22 +25,12 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.stats import failure_reason
+
 logger = logging.getLogger(__name__)
 
 _META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w-]+)", re.I)
 _DTD_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S)
-
-# Exception class names, as Scrapy and Twisted raise them, by the reason a person would name.
-FAILURE_REASONS = {
-    "DownloadCancelledError": "too_large",
-    "DownloadTimeoutError": "timeout", "TimeoutError": "timeout",
-    "TCPTimedOutError": "timeout",
-    "ResponseFailed": "connection_reset", "ResponseDataLossError": "connection_reset",
-    "ConnectionLost": "connection_reset", "ConnectionResetError": "connection_reset",
-    "PotentialDataLoss": "connection_reset", "ConnectionDone": "connection_reset",
-    "DNSLookupError": "dns", "ConnectionRefusedError": "refused",
-}
-
 
 def _charset_name(label: str) -> str:
     try:
@@ -126,7 +116,6 @@ class BadDownloadMiddleware(_Counting):
                           spider: object = None) -> None:
         if isinstance(exception, IgnoreRequest):
             return None
-        name = type(exception).__name__
-        reason = FAILURE_REASONS.get(name, name)
+        reason = failure_reason(type(exception).__name__)
         self.count(reason, request.url)
         raise IgnoreRequest(f"{reason}: {exception}")
