@@ -14,7 +14,6 @@ Two downloader middlewares, both counting into the ``bad_input/<reason>`` crawl 
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 import struct
@@ -24,20 +23,13 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from crawler.stats import failure_reason
 
 logger = logging.getLogger(__name__)
 
-_META_CHARSET = re.compile(rb"<meta[^>]+charset\s*=\s*[\"']?\s*([\w-]+)", re.I)
 _DTD_SUBSET = re.compile(rb"<!DOCTYPE[^\[>]*\[.*?\]\s*>", re.S)
-
-def _charset_name(label: str) -> str:
-    try:
-        return codecs.lookup(label).name
-    except LookupError:
-        return label.lower()
-
 
 def looks_binary(body: bytes) -> bool:
     """NUL bytes, or mostly bytes that are neither ASCII text nor UTF-8/legacy letters."""
@@ -98,10 +90,11 @@ class BadContentMiddleware(_Counting):
             if looks_binary(body):
                 self.count("binary_as_html", request.url)
                 return response
-            declared = re.search(rb"charset=([\w-]+)", content_type)
-            meta = _META_CHARSET.search(body[:4096])
-            if declared and meta and _charset_name(declared[1].decode()) != _charset_name(
-                    meta[1].decode("ascii", "replace")):
+            # Read as the cleaners read them (w3lib, cleaners/decode.py): labels resolved to
+            # codecs, so "latin1" and "windows-1252" agree, as browsers have them agree.
+            declared = http_content_type_encoding(content_type.decode("latin-1"))
+            meta = html_body_declared_encoding(body[:4096])
+            if declared and meta and declared != meta:
                 self.count("charset_mismatch", request.url)
         if b"xml" in content_type or body.lstrip()[:5] == b"<?xml":
             stripped = _DTD_SUBSET.sub(b"", body[:65536], count=1) + body[65536:]
