@@ -21,6 +21,9 @@ from . import search
 
 migrations = Migrations("portal-archive")
 
+# The source of a capture made by our own crawl; recovered ones name their archive ("ia",
+# "cc" or the archive's own name: archive/recover/).
+LIVE = "live"
 # Text columns the full-text index covers, in the order bm25() weights refer to.
 FTS_COLUMNS = ["title", "summary", "text"]
 
@@ -147,6 +150,9 @@ def store_article(
     An article already stored under another URL with the same body (a tracking-parameter or
     second-path copy) is not stored twice: the URL is remembered in ``alternate_urls``.
     """
+    # Where and when the capture this text comes from was made (a recovered capture is dated
+    # when the web archive made it).
+    article = {"source": LIVE, **article, "captured": article.get("captured") or captured}
     existing = find_article(db, article["portal"], url=article["url"], digest=article["digest"])
     if existing is None:
         row = dict(article, id=article_id(article["url"]), first_seen=captured,
@@ -174,6 +180,12 @@ def store_article(
         db["articles"].update(existing["id"], {"last_seen": captured})
         return existing["id"], "unchanged"
     row = dict(article, id=existing["id"], last_seen=captured, version=existing["version"] + 1)
+    if existing["captured"] and captured[:19] < existing["captured"][:19]:
+        # An older capture met late (recovered from an archive after a crawl): a past version
+        # of the article, not its current text.
+        _store_version(db, dict(row, last_seen=existing["last_seen"]), captured)
+        db["articles"].update(existing["id"], {"version": row["version"]})
+        return existing["id"], "changed"
     rowid = _rowid(db, existing["id"])
     search.unindex_article(db, rowid, existing)
     db["articles"].update(existing["id"], row)
@@ -305,7 +317,8 @@ def touch_article(db: sqlite_utils.Database, url: str, seen: str) -> str | None:
         "limit 1", {"url": url}), None)
     if row is None:
         return None
-    db["articles"].update(row["id"], {"last_seen": seen})
+    db.execute("update articles set last_seen = max(coalesce(last_seen, ''), ?) where id = ?",
+               [seen, row["id"]])
     return row["id"]
 
 
@@ -334,3 +347,19 @@ def m_archive_001_attachments(db: sqlite_utils.Database) -> None:
     """)
     db.execute(rows.format(id="articles.id", attachments="articles.attachments")
                .replace("from json_each", "from articles, json_each"))
+
+
+# -- Recovery (issue 16): where each capture came from --------------------------------------
+@migrations()
+def m_recover_001_capture_sources(db: sqlite_utils.Database) -> None:
+    """A capture's source (``live`` for our crawl, else the web archive it was recovered from)
+    and, per article, the source and time of the capture its current text comes from. A
+    reindex restores both from WARC: recovered records are followed by a metadata record
+    naming their source, and conversion records carry the article's."""
+    db["captures"].add_column("source", str, not_null_default=LIVE)
+    db["captures"].create_index(["portal", "source"])
+    db["articles"].add_column("source", str, not_null_default=LIVE)
+    db["articles"].add_column("captured", str)
+    db.execute("update articles set captured = (select v.captured from article_versions v "
+               "where v.article_id = articles.id and v.version = articles.version)")
+    db["articles"].create_index(["source"])

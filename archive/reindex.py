@@ -4,7 +4,8 @@ Each file's ``warcinfo`` names its portal and crawl run; response, revisit and r
 records become captures; each ``conversion`` record holds an article exactly as the crawl
 stored it, and goes through the same ``store_article`` as the crawl did, in the order the
 crawl wrote them, so new, changed and alternate URLs come out the same. The session's
-closing ``metadata`` record restores page types. What WARC does not hold (run statistics,
+closing ``metadata`` record restores page types, and the ``metadata`` record after each capture
+recovered from a web archive its source. What WARC does not hold (run statistics,
 learned templates) is copied from the old index when there is one.
 """
 
@@ -104,7 +105,7 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
                     "record_type": kind, "record_id": headers.get_header("WARC-Record-ID"),
                     "payload_digest": headers.get_header("WARC-Payload-Digest"),
                     "warc_file": name, "warc_offset": member.offset,
-                    "warc_length": member.length,
+                    "warc_length": member.length, "source": index.LIVE,
                 }
                 if headers.get_header("WARC-Profile") == NOT_MODIFIED_PROFILE:
                     # As the crawl did on the 304: the article of the page is unchanged.
@@ -115,6 +116,10 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
             elif kind == "metadata":
                 data = json.loads(record.payload or b"{}")  # type: ignore[attr-defined]
                 page_types.update(data.get("page_types", {}))
+                # Recovery: the record before this one came from a web archive (archive/recover)
+                recovered = captures.get(headers.get_header("WARC-Refers-To") or "")
+                if recovered is not None and data.get("source"):
+                    recovered["source"] = data["source"]
                 # Crawler: links to stored articles found after the article (crawler/incremental.py)
                 index.add_alternate_urls(db, data.get("alternate_urls", {}))
     with db.conn:

@@ -141,14 +141,15 @@ class RotatingWarcWriter:
         *,
         digest: str,
         refers_to: dict[str, str],
-        request_head: StatusAndHeaders,
+        request_head: StatusAndHeaders | None,
         response_head: StatusAndHeaders,
         request_body: bytes = b"",
         date: str | None = None,
         not_modified: bool = False,
-    ) -> tuple[RecordPointer, RecordPointer]:
-        """Write a revisit record (HTTP headers only) and its request record: the payload is
-        the one archived before in ``refers_to`` (its record_id, url and time)."""
+    ) -> tuple[RecordPointer, RecordPointer | None]:
+        """Write a revisit record (HTTP headers only) and its request record, if there is one
+        (a capture recovered from another archive has none): the payload is the one archived
+        before in ``refers_to`` (its record_id, url and time)."""
         date = date or warc_date()
         record = self.builder.create_revisit_record(
             url, digest, refers_to["url"], refers_to["time"], http_headers=response_head,
@@ -156,6 +157,8 @@ class RotatingWarcWriter:
         )
         if not_modified:
             record.rec_headers.replace_header("WARC-Profile", NOT_MODIFIED_PROFILE)
+        if request_head is None:
+            return self.write(record), None
         request = self.builder.create_warc_record(
             url, "request", payload=BytesIO(request_body), length=len(request_body),
             http_headers=request_head,
@@ -184,19 +187,33 @@ class RotatingWarcWriter:
     # -- files -----------------------------------------------------------------------------
 
     def write(self, record) -> RecordPointer:  # noqa: ANN001 - a warcio ArcWarcRecord
+        fh = self._current_file()
+        offset = fh.tell()
+        assert self._writer is not None
+        self._writer.write_record(record)
+        return self._pointer(record, offset, fh.tell() - offset)
+
+    def copy_member(self, member: bytes, record) -> RecordPointer:  # noqa: ANN001
+        """Append ``member``, one gzipped record taken whole from another WARC file, byte for
+        byte; ``record`` is that record parsed (for its headers)."""
+        fh = self._current_file()
+        offset = fh.tell()
+        fh.write(member)
+        return self._pointer(record, offset, len(member))
+
+    def _current_file(self):  # noqa: ANN202 - a binary file
+        """The file the next record goes to (a new one past ``max_size``)."""
         if self._writer is None or self._fh.tell() >= self.max_size:  # type: ignore[union-attr]
             self._open_next()
-        fh = self._fh
-        assert fh is not None and self._writer is not None and self.name is not None
-        offset = fh.tell()
-        self._writer.write_record(record)
-        length = fh.tell() - offset
+        assert self._fh is not None
+        return self._fh
+
+    def _pointer(self, record, offset: int, length: int) -> RecordPointer:  # noqa: ANN001
+        assert self.name is not None
         self.bytes_written += length
         headers = record.rec_headers
         return RecordPointer(
-            warc_file=self.name,
-            offset=offset,
-            length=length,
+            warc_file=self.name, offset=offset, length=length,
             record_id=headers.get_header("WARC-Record-ID"),
             record_type=headers.get_header("WARC-Type"),
             payload_digest=headers.get_header("WARC-Payload-Digest"),
