@@ -15,6 +15,9 @@ from urllib.parse import urljoin, urlsplit
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
 
 
+STATUSES = ("live", "dead")
+
+
 class RegistryError(ValueError):
     """Raised for an unknown portal id or a registry entry that cannot be used."""
 
@@ -31,8 +34,12 @@ class Portal:
     settings: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
     checked: bool = False  # verified against the live site
+    status: str = "live"  # "dead": gone from the web, recoverable from web archives only
 
     def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise RegistryError(f"portal {self.id!r}: status {self.status!r} is not one of "
+                                f"{', '.join(STATUSES)}")
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise RegistryError(
@@ -140,12 +147,17 @@ def named_portal(portal: str | None = None, url: str | None = None, *,
 
 
 def select(portals: dict[str, Portal], ids: list[str] | tuple[str, ...]) -> list[Portal]:
-    """The portals named by ``ids`` (all enabled ones when ``ids`` is empty)."""
+    """The portals named by ``ids`` (all enabled live ones when ``ids`` is empty) to crawl."""
     if not ids:
-        return [p for p in portals.values() if p.enabled]
+        return [p for p in portals.values() if p.enabled and p.status == "live"]
     unknown = [i for i in ids if i not in portals]
     if unknown:
         raise RegistryError(
             f"unknown portal id: {', '.join(unknown)} (known: {', '.join(sorted(portals))})"
         )
+    dead = [i for i in ids if portals[i].status == "dead"]
+    if dead:
+        raise RegistryError(f"{', '.join(dead)}: dead (status = \"dead\" in the registry): "
+                            f"recover it from web archives with 'portal-archive recover "
+                            f"--portal {dead[0]} --source ia --source cc'")
     return [portals[i] for i in ids]

@@ -243,5 +243,7 @@ def portals_command(as_json: bool) -> None:
         return
     for p in registry.values():
         unit = ", ".join(x for x in (p.district, p.province) if x)
-        flag = "" if p.checked else "  (not checked against the live site)"
+        flag = "  (dead: recover only)" if p.status == "dead" else ""
+        flag += "" if p.enabled else "  (disabled)"
+        flag += "" if p.checked else "  (not checked against the live site)"
         click.echo(f"{p.id:<20} {p.base_url:<45} {unit}{flag}")
