@@ -52,5 +52,6 @@ def store(warc: RotatingWarcWriter, db: sqlite_utils.Database, article: Article,
     row.update(source=source, captured=captured)
     payload = {**row, "fetched_url": fetched_url, "body": article.body}
     row["record_id"] = warc.metadata(url, payload, refers_to=capture.record_id).record_id
+    warc.flush()  # WARC first: the index never points at bytes that are not on disk
     with db.conn:
         return index.store_article(db, row, captured=captured, search_columns=search_columns)
