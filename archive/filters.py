@@ -51,7 +51,8 @@ def _name(value: str | None) -> str | None:
 @dataclass(frozen=True)
 class Filters:
     """Articles of these portals, of portals of this province or district, published in this
-    period, of this category. An empty filter keeps everything."""
+    period, of this category, from captures of these sources. An empty filter keeps
+    everything."""
 
     portals: tuple[str, ...] = ()
     province: str | None = None
@@ -59,10 +60,12 @@ class Filters:
     since: str | None = None  # YYYY[-MM[-DD]]: from the start of that period
     until: str | None = None  # YYYY[-MM[-DD]]: to the end of that period
     category: str | None = None
+    sources: tuple[str, ...] = ()  # where the capture came from: live, ia, cc, an archive
 
     def __post_init__(self) -> None:
         # Bad values are refused when the filters are made, before any work starts.
         object.__setattr__(self, "portals", tuple(self.portals))
+        object.__setattr__(self, "sources", tuple(self.sources))
         for name in ("province", "district", "category"):
             object.__setattr__(self, name, _name(getattr(self, name)))
         for name in ("since", "until"):
@@ -99,4 +102,7 @@ class Filters:
         if self.category:
             clauses.append("a.category = ? collate nocase")
             params.append(self.category)
+        if self.sources:
+            clauses.append(f"a.source in ({', '.join('?' * len(self.sources))})")
+            params += self.sources
         return " and ".join(clauses) or "1", params

@@ -78,7 +78,7 @@ def create_index(db: sqlite_utils.Database) -> None:
 # -- searching -------------------------------------------------------------------------------
 
 HIT_COLUMNS = ("id", "url", "portal", "title", "published", "category", "author",
-               "warc_file", "warc_offset", "warc_length", "payload_digest")
+               "source", "captured", "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
 def _matches(db: sqlite_utils.Database, expr: str, where: Where, limit: int, *,

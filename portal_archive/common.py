@@ -61,6 +61,9 @@ FILTER_OPTIONS = (
                  "period: --until 2024 includes 31 December)."),
     click.option("--category", help="Only articles of this category (as the portal printed "
                  "it)."),
+    click.option("--source", "sources", multiple=True, metavar="SOURCE",
+                 help="Only articles whose capture came from here: live (our crawl), ia, cc "
+                 "or an archive's name, as 'recover' recorded it (repeatable)."),
 )
 
 
@@ -70,9 +73,9 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def command(*args: Any, portals: tuple[str, ...], province: str | None,
                 district: str | None, since: str | None, until: str | None,
-                category: str | None, **kwargs: Any) -> Any:
+                category: str | None, sources: tuple[str, ...], **kwargs: Any) -> Any:
         filters = Filters(portals=portals, province=province, district=district, since=since,
-                          until=until, category=category)
+                          until=until, category=category, sources=sources)
         return fn(*args, filters=filters, **kwargs)
 
     for option in reversed(FILTER_OPTIONS):

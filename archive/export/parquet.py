@@ -27,6 +27,7 @@ def schema(pa: Any) -> pa.Schema:
         "warc_length": pa.int64(),
         "first_seen": timestamp,
         "last_seen": timestamp,
+        "captured": timestamp,
     }
     return pa.schema([(name, types.get(name, pa.string())) for name in FIELDS])
 
@@ -56,7 +57,7 @@ class ParquetWriter:
     def write(self, record: dict[str, Any]) -> None:
         for name in FIELDS:
             value = record[name]
-            if name in ("first_seen", "last_seen"):
+            if name in ("first_seen", "last_seen", "captured"):
                 value = _timestamp(value)
             elif name == "attachments":
                 value = [{"title": a.get("title"), "url": a.get("url")} for a in value]

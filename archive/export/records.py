@@ -39,6 +39,9 @@ FIELDS: dict[str, str] = {
     "first_seen": "UTC time the article was first captured",
     "last_seen": "UTC time the article was last captured",
     "version": "1 + number of times the text changed between captures",
+    "source": "where the capture the text came from was made: live (our crawl), ia (the "
+              "Internet Archive), cc (Common Crawl) or the name of another web archive",
+    "captured": "UTC time that capture was made (by the web archive, for a recovered one)",
     "cluster": "near-duplicate cluster: the id of the earliest published article of the same "
                "news (this record's own id when it has no republication)",
     "warc_file": "WARC file (under the archive's warc/ directory) holding the capture the "
