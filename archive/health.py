@@ -252,4 +252,10 @@ def portal_status(db: sqlite_utils.Database, portal: str, *,
         "health": verdict["state"] if verdict else "unknown",
         "alarms": json.loads(verdict["alarms"]) if verdict else [],
         "full_crawl_due": bool(verdict and verdict["full_crawl_due"]),
+        # What came from where: captures and articles by source (live, ia, cc...).
+        "sources": {r["source"]: {"captures": r["captures"], "articles": r["articles"]}
+                    for r in db.query(
+            "select c.source, count(*) as captures, (select count(*) from articles a "
+            "where a.portal = c.portal and a.source = c.source) as articles from captures c "
+            "where c.portal = ? group by c.source order by c.source", [portal])},
     }

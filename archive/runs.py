@@ -9,7 +9,6 @@ what the index and WARC files got once every portal has closed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from typing import Any
 
 import sqlite_utils
@@ -57,5 +56,8 @@ def portal_history(db: sqlite_utils.Database, portal: str, limit: int = 10) -> l
         [portal, limit]))
 
 
-def crawled_portals(db: sqlite_utils.Database) -> Iterable[str]:
-    return [r["portals"] for r in db.query("select distinct portals from runs order by portals")]
+def archived_portals(db: sqlite_utils.Database) -> list[str]:
+    """Portals crawled, or recovered from web archives without a crawl."""
+    return [r[0] for r in db.execute(
+        "select portals from runs union select portal from captures where source != 'live' "
+        "order by 1")]

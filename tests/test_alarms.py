@@ -135,6 +135,8 @@ def test_home_down_for_several_runs_is_a_liveness_alarm_and_a_last_full_crawl(po
     code, stderr = site.crawl(data, "HEALTH_DEAD_RUNS=2", f"ALARM_WEBHOOK_URL={url}")
     assert code == EXIT_ALARM
     assert f"ALARM {PORTAL}: liveness: home down for 2 runs (HTTP 503)" in stderr
+    # ... and hands over to recovery from web archives, with the command to run.
+    assert f"recover --portal {PORTAL} --source ia --source cc" in stderr
     verdict = health(data)
     assert verdict["state"] == "alarm" and verdict["full_crawl_due"] == 1
     assert [m["alarms"] for m in received] == [

@@ -14,6 +14,7 @@ import dataclasses
 import json
 import logging
 import os
+import shlex
 import sys
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -120,6 +121,11 @@ class CrawlJob:
                             f"(log: {self.log_file})")
         for alarm in alarms:
             self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
+            if alarm.dying:
+                # What is gone from the portal may still be in web archives.
+                self.report("  recover what it lost from web archives: portal-archive --data "
+                            f"{shlex.quote(str(self.data_dir))} recover --portal "
+                            f"{shlex.quote(alarm.portal)} --source ia --source cc")
         code = EXIT_ALARM if alarms else EXIT_PARTIAL if failed else EXIT_OK
         runs.set_exit_status(db, self.id, code)
         db.close()

@@ -24,7 +24,8 @@ from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_ind
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Per portal: last run, articles archived, recent new articles, error rate, health.
 
-    New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
+    The last column says what came from where: captures (and articles) by source, live for
+    our crawl, ia, cc or another archive's name for those 'recover' copied. New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
     OK or ALARM with the reason, as judged after the last crawl.
 
     \b
@@ -33,7 +34,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         portal-archive --data /srv/archive status --json | jq '.[] | select(.health=="alarm")'
     """
     db = open_existing_index(ctx.obj["data"])
-    rows = [health.portal_status(db, p) for p in runs.crawled_portals(db)]
+    rows = [health.portal_status(db, p) for p in runs.archived_portals(db)]
     if as_json:
         echo_json(rows)
         return
@@ -41,7 +42,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         click.echo("no crawl recorded yet: run 'portal-archive crawl'")
         return
     print_table(["portal", "last run", "result", "articles", f"new({health.RECENT_RUNS})",
-                 "errors", "health"], map(status_cells, rows), right=(3, 4, 5))
+                 "errors", "health", "sources"], map(status_cells, rows), right=(3, 4, 5))
 
 
 def status_cells(status: dict[str, Any]) -> list[str]:
@@ -52,7 +53,9 @@ def status_cells(status: dict[str, Any]) -> list[str]:
     due = " [full crawl due]" if status["full_crawl_due"] else ""
     return [status["portal"], (last.get("started") or "-")[:19], last.get("result") or "-",
             str(status["articles"]), str(status["new_in_recent_runs"]), rate,
-            f"{verdict}{' - ' + reasons if reasons else ''}{due}"]
+            f"{verdict}{' - ' + reasons if reasons else ''}{due}",
+            ", ".join(f"{name} {n['captures']}/{n['articles']}"
+                      for name, n in status["sources"].items())]
 
 
 # -- cron ------------------------------------------------------------------------------------
@@ -76,14 +79,28 @@ def schedule(every: str) -> str:
 
 
 def cron_line(every: str, data_dir: Path, program: str, webhook: str | None = None) -> str:
-    data = str(data_dir.resolve())
-    path = os.pathsep.join(dict.fromkeys([str(Path(program).parent), "/usr/local/bin",
-                                          "/usr/bin", "/bin"]))
     # The crawl takes the data directory's lock itself (an overlapping run exits with 3) and
     # writes its full log to DATA/logs/; cron mails what it prints: errors and alarms only.
-    return (f"{schedule(every)} env PORTAL_ARCHIVE_DATA={quote(data)} PATH={quote(path)} "
-            f"{quote(program)} crawl --all"
-            f"{' -s ' + quote('ALARM_WEBHOOK_URL=' + webhook) if webhook else ''} {MARKER} {data}")
+    return (f"{schedule(every)} {_cron_env(data_dir, program)} crawl --all"
+            f"{' -s ' + quote('ALARM_WEBHOOK_URL=' + webhook) if webhook else ''} {MARKER} "
+            f"{data_dir.resolve()}")
+
+
+RECOVER_MARKER = "# portal-archive recover dead portals, data:"
+
+
+def recover_cron_line(data_dir: Path, program: str) -> str:
+    """Weekly (Sunday 04:17): recover from web archives every portal found dead since."""
+    return (f"17 4 * * 0 {_cron_env(data_dir, program)} recover --dead --source ia "
+            f"--source cc {RECOVER_MARKER} {data_dir.resolve()}")
+
+
+def _cron_env(data_dir: Path, program: str) -> str:
+    """The program with absolute paths and this data directory, as cron must run it."""
+    path = os.pathsep.join(dict.fromkeys([str(Path(program).parent), "/usr/local/bin",
+                                          "/usr/bin", "/bin"]))
+    return (f"env PORTAL_ARCHIVE_DATA={quote(str(data_dir.resolve()))} PATH={quote(path)} "
+            f"{quote(program)}")
 
 
 def quote(text: str) -> str:
@@ -137,8 +154,12 @@ def write_crontab(lines: list[str]) -> None:
 @click.option("--install", is_flag=True,
               help="Add the line to your crontab (replacing our earlier line for this data "
                    "directory; other lines are left alone).")
+@click.option("--recover-dead", is_flag=True,
+              help="Also a weekly line that recovers every dead portal (status = \"dead\" "
+                   "in the registry, or in a liveness alarm) from web archives.")
 @click.pass_context
-def cron_command(ctx: click.Context, every: str, webhook: str | None, install: bool) -> None:
+def cron_command(ctx: click.Context, every: str, webhook: str | None, install: bool,
+                 recover_dead: bool) -> None:
     """Print (or install) the crontab line that crawls every enabled portal on a schedule.
 
     The line runs 'crawl --all' with absolute paths and this data directory. Overlapping runs
@@ -153,11 +174,14 @@ def cron_command(ctx: click.Context, every: str, webhook: str | None, install: b
         portal-archive cron --webhook https://hooks.example.org/portal-archive --install
     """
     data_dir: Path = ctx.obj["data"]
-    line = cron_line(every, data_dir, installed_program(), webhook)
+    program = installed_program()
+    ours = [cron_line(every, data_dir, program, webhook)]
+    if recover_dead:
+        ours.append(recover_cron_line(data_dir, program))
     if not install:
-        click.echo(line)
+        click.echo("\n".join(ours))
         return
-    marker = f"{MARKER} {data_dir.resolve()}"
-    lines = [x for x in read_crontab() if not x.rstrip().endswith(marker)]
-    write_crontab([*lines, line])
-    click.echo(f"installed in your crontab:\n{line}")
+    markers = tuple(f"{m} {data_dir.resolve()}" for m in (MARKER, RECOVER_MARKER))
+    lines = [x for x in read_crontab() if not x.rstrip().endswith(markers)]
+    write_crontab([*lines, *ours])
+    click.echo("installed in your crontab:\n" + "\n".join(ours))
