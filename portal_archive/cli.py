@@ -52,6 +52,10 @@ COMMANDS = {
                   "its gold records."),
     "status": Entry("ops", "status_command", "Per portal: last run, articles archived, recent "
                     "new articles, error rate, health."),
+    "recover": Entry("recover", "recover_command", "Recover dead portals' pages and documents "
+                     "from web archives into the archive."),
+    "discover": Entry("recover", "discover_command", "List the hosts web archives hold under "
+                      "a province's government domains."),
     "cron": Entry("ops", "cron_command", "Print (or install) the crontab line that crawls "
                   "every enabled portal on a schedule."),
 }

@@ -121,7 +121,8 @@ class Recoverer:
                 ) -> Iterator[Capture]:
         params = cdx.query(source.cdx, self.scope, since=self.since, until=self.until)
         if source.kind == COMMONCRAWL:
-            found: Iterator[Capture] = (c for endpoint in self._crawls(source, fetcher)
+            crawls = crawl_endpoints(fetcher, source, self.since, self.until)
+            found: Iterator[Capture] = (c for endpoint in crawls
                                         for c in cdx.captures(fetcher, endpoint, params,
                                                               paged=True))
         else:
@@ -133,25 +134,6 @@ class Recoverer:
             result.listed += 1
             if capture.wanted() and self._in_range(capture):
                 yield capture
-
-    def _crawls(self, source: Source, fetcher: Fetcher) -> list[str]:
-        """The CDX APIs of the Common Crawl crawls that overlap the date range."""
-        response = fetcher.get(source.cdx)
-        if response.status != 200:
-            raise cdx.CdxError(f"{source.cdx}: HTTP {response.status}")
-        try:
-            crawls = json.loads(response.body)
-        except json.JSONDecodeError as e:
-            raise cdx.CdxError(f"{source.cdx}: not a crawl list ({e})") from e
-        endpoints = []
-        for crawl in crawls:
-            start, end = (crawl.get("from") or "")[:10], (crawl.get("to") or "9999")[:10]
-            if self.until and start and start > self.until[:10]:
-                continue
-            if self.since and end < self.since[:10]:
-                continue
-            endpoints.append(urljoin(source.cdx, crawl["cdx-api"]))
-        return endpoints
 
     def _in_range(self, capture: Capture) -> bool:
         day = capture.warc_date[:10]
@@ -428,6 +410,25 @@ class Recoverer:
         result.retries = fetcher.stats.retries
         result.seconds = round(time.monotonic() - started, 2)
         fetcher.close()
+
+
+def crawl_endpoints(fetcher: Fetcher, source: Source, since: str | None = None,
+                    until: str | None = None) -> list[str]:
+    """The CDX APIs of the Common Crawl crawls (``collinfo.json``) overlapping the dates."""
+    response = fetcher.get(source.cdx)
+    if response.status != 200:
+        raise cdx.CdxError(f"{source.cdx}: HTTP {response.status}")
+    try:
+        crawls = json.loads(response.body)
+    except json.JSONDecodeError as e:
+        raise cdx.CdxError(f"{source.cdx}: not a crawl list ({e})") from e
+    endpoints = []
+    for crawl in crawls:
+        start, end = (crawl.get("from") or "")[:10], (crawl.get("to") or "9999")[:10]
+        if (until and start and start > until[:10]) or (since and end < since[:10]):
+            continue
+        endpoints.append(urljoin(source.cdx, crawl["cdx-api"]))
+    return endpoints
 
 
 def _unreplayed(location: str | None, replay: str) -> str | None:

@@ -58,15 +58,12 @@ class Source:
 
 def build(name: str, settings: dict[str, Any], *, cdx: str | None = None,
           replay: str | None = None) -> Source:
-    """The source ``name`` (``ia``, ``cc``) or, with ``cdx`` and ``replay``, a Wayback-compatible
-    archive called ``name``."""
+    """The source ``name`` (``ia``, ``cc``) or, with ``cdx`` (and ``replay`` to fetch from it),
+    a Wayback-compatible archive called ``name``."""
     s = {**DEFAULTS, **settings}
     if cdx:
-        if not replay:
-            raise SourceError(f"--cdx {cdx}: give the archive's replay prefix with --replay "
-                              "(where TIMESTAMPid_/URL serves a raw capture)")
-        return Source(name, WAYBACK, cdx, _slash(replay), float(s["RECOVER_RATE"]),
-                      int(s["RECOVER_CONCURRENCY"]))
+        return Source(name, WAYBACK, cdx, _slash(replay) if replay else "",
+                      float(s["RECOVER_RATE"]), int(s["RECOVER_CONCURRENCY"]))
     if name == "ia":
         return Source("ia", WAYBACK, s["RECOVER_IA_CDX"], _slash(s["RECOVER_IA_REPLAY"]),
                       float(s["RECOVER_IA_RATE"]), int(s["RECOVER_IA_CONCURRENCY"]))
