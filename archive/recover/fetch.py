@@ -135,6 +135,10 @@ class Fetcher:
         if len(body) > self.max_size:
             raise FetchFailed(f"{url}: larger than {self.max_size} bytes")
         response = Response(url, raw.status, list(raw.headers.items()), body)
+        promised = response.header("Content-Length")
+        if promised and promised.isdigit() and int(promised) != len(body):
+            # The connection closed before the body was whole.
+            raise self._failed("truncated body")
         if raw.status in RETRY_STATUSES:
             raise self._failed(f"HTTP {raw.status}", retry_after(response.header("Retry-After")))
         if raw.status in ok and check is not None:

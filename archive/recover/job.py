@@ -177,7 +177,8 @@ class Recoverer:
             return self._fetch_range(source, fetcher, capture)
         replay = f"{source.replay}{capture.timestamp}id_/{capture.url}"
         response = fetcher.get(replay, ok=(200, 301, 302, 303, 307, 308))
-        if response.status != capture.status:
+        redirects = 300 <= response.status < 400 and 300 <= (capture.status or 0) < 400
+        if response.status != capture.status and not redirects:
             raise FetchFailed(f"{replay}: HTTP {response.status}, the CDX said "
                               f"{capture.status}")
         location = response.header("X-Archive-Orig-Location") or _unreplayed(

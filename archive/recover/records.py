@@ -40,8 +40,9 @@ REPLAY_HEADERS = {"date", "server", "memento-datetime", "link", "content-locatio
 FRAMING = {"transfer-encoding", "content-length"}
 
 
-def original_headers(response: Response) -> StatusAndHeaders:
-    """The original HTTP status line and headers of a raw replay."""
+def original_headers(response: Response, status: int | None = None) -> StatusAndHeaders:
+    """The original HTTP status line and headers of a raw replay (``status``: the original
+    status, when the replay answered a redirect with a redirect of its own)."""
     originals = [(k[len(ORIGINAL):], v) for k, v in response.headers
                  if k.lower().startswith(ORIGINAL)]
     named = {k.lower() for k, _ in originals}
@@ -60,8 +61,9 @@ def original_headers(response: Response) -> StatusAndHeaders:
             headers.append((name, value))
     headers += kept
     headers.append(("Content-Length", str(len(response.body))))
-    reason = _REASONS.get(response.status, "")
-    return StatusAndHeaders(f"{response.status} {reason}".strip(), headers,
+    status = status or response.status
+    reason = _REASONS.get(status, "")
+    return StatusAndHeaders(f"{status} {reason}".strip(), headers,
                             protocol="HTTP/1.1")
 
 
@@ -73,7 +75,7 @@ def wayback_record(builder: RecordBuilder, capture: Capture, response: Response,
                    location: str | None = None) -> ArcWarcRecord:
     """A ``response`` record of a raw Wayback replay, dated at the original capture.
     ``location``: the original ``Location`` of a redirect, when the archive rewrote it."""
-    head = original_headers(response)
+    head = original_headers(response, capture.status)
     if location:
         head.replace_header("Location", location)
     return builder.create_warc_record(
