@@ -147,7 +147,8 @@ def test_home_down_for_several_runs_is_a_liveness_alarm_and_a_last_full_crawl(po
     assert received[0]["text"] == f"portal-archive {line}"
     # The alarm is also at the end of the run's log.
     log = data / "logs" / f"{last_runs(data)[0]['job']}.log"
-    assert log.read_text().splitlines()[-1] == line
+    *_, alarm_line, hint = log.read_text().splitlines()
+    assert alarm_line == line and f"recover --portal {PORTAL}" in hint
 
     # The next run is the portal's last full crawl; after it the flag is down.
     site.crawl(data, "HEALTH_DEAD_RUNS=2")
