@@ -24,9 +24,10 @@ from portal_archive.common import CONTEXT_SETTINGS, echo_json, open_existing_ind
 def status_command(ctx: click.Context, as_json: bool) -> None:
     """Per portal: last run, articles archived, recent new articles, error rate, health.
 
-    The last column says what came from where: captures (and articles) by source, live for
-    our crawl, ia, cc or another archive's name for those 'recover' copied. New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
-    OK or ALARM with the reason, as judged after the last crawl.
+    New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
+    OK or ALARM with the reason, as judged after the last crawl. The last column says what
+    came from where: captures/articles by source (live for our crawl; ia, cc or another
+    archive's name for what 'recover' copied).
 
     \b
     Example:
