@@ -25,7 +25,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     """Per portal: last run, articles archived, recent new articles, error rate, health.
 
     New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
-    OK or ALARM with the reason, as judged after the last crawl. The last column says what
+    OK or ALARM with the reason, as judged after the last crawl. The sources column says what
     came from where: captures/articles by source (live for our crawl; ia, cc or another
     archive's name for what 'recover' copied).
 
@@ -43,7 +43,7 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
         click.echo("no crawl recorded yet: run 'portal-archive crawl'")
         return
     print_table(["portal", "last run", "result", "articles", f"new({health.RECENT_RUNS})",
-                 "errors", "health", "sources"], map(status_cells, rows), right=(3, 4, 5))
+                 "errors", "sources", "health"], map(status_cells, rows), right=(3, 4, 5))
 
 
 def status_cells(status: dict[str, Any]) -> list[str]:
@@ -54,9 +54,9 @@ def status_cells(status: dict[str, Any]) -> list[str]:
     due = " [full crawl due]" if status["full_crawl_due"] else ""
     return [status["portal"], (last.get("started") or "-")[:19], last.get("result") or "-",
             str(status["articles"]), str(status["new_in_recent_runs"]), rate,
-            f"{verdict}{' - ' + reasons if reasons else ''}{due}",
             ", ".join(f"{name} {n['captures']}/{n['articles']}"
-                      for name, n in status["sources"].items())]
+                      for name, n in status["sources"].items()),
+            f"{verdict}{' - ' + reasons if reasons else ''}{due}"]
 
 
 # -- cron ------------------------------------------------------------------------------------
