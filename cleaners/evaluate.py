@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from .core import extract
 from .normalize import norm, tokens
+from .scramble import scramble_classes
 from .template import HostTemplate
 
 
@@ -191,10 +192,25 @@ def summarise(name: str, scores: list[PageScore]) -> Summary:
         date=sum(s.date for s in scores), author=sum(s.author for s in scores))
 
 
+def scrambled(pages: list[Page], site_pages: dict[str, list[tuple[bytes, str]]]
+              ) -> tuple[list[Page], dict[str, list[tuple[bytes, str]]]]:
+    """The same pages with every class/id token renamed, consistently per host."""
+    def host(url: str) -> str:
+        return urlsplit(url).hostname or ""
+
+    return ([replace(p, body=scramble_classes(p.body, host(p.url))) for p in pages],
+            {portal: [(scramble_classes(b, host(u)), u) for b, u in items]
+             for portal, items in site_pages.items()})
+
+
 def evaluate(directory: str | Path, family_rules: bool = True,
-             progress: Callable[[str], None] | None = None) -> dict[str, object]:
-    """Score cleaners and plain trafilatura on a fixture directory."""
+             progress: Callable[[str], None] | None = None, *,
+             scramble: bool = False) -> dict[str, object]:
+    """Score cleaners and plain trafilatura on a fixture directory (``scramble``: with every
+    class and id renamed, as on a CMS never seen)."""
     pages, site_pages = load(directory)
+    if scramble:
+        pages, site_pages = scrambled(pages, site_pages)
     if progress:
         progress(f"{len(pages)} gold pages, {sum(map(len, site_pages.values()))} site pages")
     templates = templates_for(site_pages)

@@ -88,8 +88,12 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
 @click.command("eval", context_settings=CONTEXT_SETTINGS)
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--no-family-rules", is_flag=True, help="Score the generic rules only.")
+@click.option("--scramble-classes", is_flag=True,
+              help="Rename every class/id token (consistently per host) before scoring: the "
+                   "same pages as a CMS with a vocabulary never seen.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
+def eval_command(directory: Path, no_family_rules: bool, scramble_classes: bool,
+                 as_json: bool) -> None:
     """Score extraction on a fixture directory against its gold records.
 
     DIRECTORY holds sites/<portal>/manifest.json and gold/<portal>/*.json.  Plain
@@ -99,17 +103,19 @@ def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
     Example:
         portal-archive eval portal_archive/demo/fixtures
         portal-archive eval portal_archive/demo/fixtures --no-family-rules --json
+        portal-archive eval portal_archive/demo/fixtures --scramble-classes
     """
     if not directory.is_dir():
         raise click.ClickException(f"not a directory: {directory}")
     try:
-        result = evaluate(directory, family_rules=not no_family_rules)
+        result = evaluate(directory, family_rules=not no_family_rules,
+                          scramble=scramble_classes)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot evaluate {directory}: {exc}") from exc
     ours, theirs = result["cleaners"], result["trafilatura"]
     if as_json:
         click.echo(json.dumps({
-            "family_rules": not no_family_rules,
+            "family_rules": not no_family_rules, "scramble_classes": scramble_classes,
             "summary": [asdict(s) for s in result["summary"]],
             "pages": [{"id": a.id, "cleaners": asdict(a), "trafilatura": asdict(b)}
                       for a, b in zip(ours, theirs, strict=True)]}, ensure_ascii=False,
@@ -133,4 +139,5 @@ def eval_command(directory: Path, no_family_rules: bool, as_json: bool) -> None:
                      f"{s.title}/{s.pages}", f"{s.date}/{s.pages}", f"{s.author}/{s.pages}"])
     print_table(["extractor", "pages", "P", "R", "F1", "min F1", "boilerplate", "captions",
                  "title", "date", "author"], totals, right=range(1, 11))
-    click.echo(f"\nfamily rules: {'off' if no_family_rules else 'on'}")
+    click.echo(f"\nfamily rules: {'off' if no_family_rules else 'on'}"
+               + (", class/id names scrambled" if scramble_classes else ""))
