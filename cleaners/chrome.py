@@ -21,7 +21,9 @@ _LIST_HEADINGS = re.compile(
     r"^(?:(?:các )?tin (?:mới(?: nhất| cập nhật)?|nóng|tiêu điểm|liên quan|khác|cùng chuyên mục"
     r"|nổi bật|đọc nhiều|xem nhiều|đã đưa|ảnh|bài khác)|bài (?:viết )?(?:liên quan|khác)"
     r"|xem (?:thêm|nhiều(?: nhất)?|tin theo ngày)|đọc (?:thêm|nhiều(?: nhất)?)|liên kết website"
-    r"|website liên kết|chuyên mục|tiêu điểm|có thể bạn quan tâm|tin tức liên quan)\s*:?$", _I)
+    r"|website liên kết|chuyên mục|tiêu điểm|có thể bạn quan tâm|tin tức liên quan"
+    r"|(?:other|related|latest|more|top) (?:news|articles|stories)|most (?:read|viewed)"
+    r"|read more|see also)\s*:?$", _I)
 _CONTROLS = re.compile(
     r"^(?:(?:a[-+]?\s*){2,3}|cỡ chữ.*|ý kiến\s*\(\s*\d*\s*\)|bình luận\s*\(\s*\d*\s*\)"
     r"|ý kiến bạn đọc|gửi ý kiến|in bài(?: viết)?|bản in|gửi (?:bài|email|cho bạn bè)|chia sẻ"
@@ -29,17 +31,24 @@ _CONTROLS = re.compile(
     r"|facebook|tập tin đính kèm|file đính kèm|tệp đính kèm|tài liệu đính kèm|đính kèm"
     r"|\(\d+ (?:hình|ảnh)\)|image(?: \w+)?|banner|quảng cáo|advertisement)\s*:?$", _I)
 _BADGES = re.compile(r"^(?:ch[uứ]ng nh[aậ]n t[iíì]n nhi[eệ]m m[aạ]ng|tín nhiệm mạng)", _I)
+# The footer's imprint: address, phones, copyright and reprint notices.
+_IMPRINT = re.compile(
+    r"^(?:địa chỉ|đ/c|trụ sở|điện thoại|đt|fax|e-?mail|hotline)\s*:|bản quyền|copyright|©"
+    r"|ghi rõ nguồn|giấy phép(?: số| xuất bản)|chịu trách nhiệm(?: chính| nội dung)?\s*:", _I)
 # "Nguồn: www.baoxaydung.com.vn" is a source note; credits keep "Theo ..." (see authors).
 SOURCE_LINE = re.compile(r"^(?:nguồn(?: tin| ảnh)?|source)\s*:", _I)
 
 _LINE_RES = (_COUNTER, _LIST_HEADINGS, _CONTROLS, _BADGES)
+_LINE_SEARCH = (_IMPRINT,)
 
 
 def is_chrome_line(line: str) -> bool:
     """True for a whole line that is page furniture whatever page it is on."""
-    if len(line) > 120:
+    if len(line) > 160:
         return False
-    return any(r.match(line) for r in _LINE_RES)
+    if len(line) <= 120 and any(r.match(line) for r in _LINE_RES):
+        return True
+    return any(r.search(line) for r in _LINE_SEARCH)
 
 
 # class/id vocabulary of non-content boxes (lower-cased class+id string, substring match

@@ -16,18 +16,21 @@ VN_TZ = timezone(timedelta(hours=7))
 _ISO = re.compile(
     r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?)?")
+# A clock time: "10:12", "10:12:30", "15h06", "15 giờ 06", with an optional 12-hour marker
+# ("3:06 PM", "09:15 SA" = sáng/morning, "03:06 CH" = chiều/afternoon).
+_CLOCK = r"(\d{1,2})\s*(?::|h|g|giờ)\s*(\d{2})(?:\s*:\s*(\d{2}))?(?:\s*(AM|PM|SA|CH)\b)?"
 # dd/mm/yyyy with an optional time after it ("20/05/2020 | 10:12:00", "26/12/2022 08:30").
 _DMY_TIME = re.compile(
     r"(?<!\d)(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)"
-    r"(?:\s*(?:[|,-]|lúc|-)?\s*(\d{1,2})\s*[:hg]\s*(\d{2})(?:\s*:\s*(\d{2}))?)?", re.I)
+    rf"(?:\s*(?:[|,-]|lúc|-)?\s*{_CLOCK})?", re.I)
 # time before the date ("10:12 20/05/2020", "08:30, ngày 26/12/2022").
 _TIME_DMY = re.compile(
-    r"(?<!\d)(\d{1,2})\s*[:h]\s*(\d{2})(?::(\d{2}))?\s*(?:[|,-]|ngày|\(|\s)*\s*"
+    rf"(?<!\d){_CLOCK}\s*(?:[|,-]|ngày|\(|\s)*\s*"
     r"(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})(?!\d)", re.I)
 # "ngày 15 tháng 3 năm 2024", "15 Tháng 3 2024 09:12" (Joomla), "15 tháng 03, 2024".
 _VI_LONG = re.compile(
     r"(?<!\d)(\d{1,2})\s+tháng\s+(\d{1,2})\s*,?\s+(?:năm\s+)?(\d{4})(?!\d)"
-    r"(?:\s*(?:[|,-]|lúc)?\s*(\d{1,2})\s*[:hg]\s*(\d{2}))?", re.I)
+    rf"(?:\s*(?:[|,-]|lúc)?\s*{_CLOCK})?", re.I)
 # A day and month without a year: "Chiều 12/12", "sáng nay (2.9)".
 _DM = re.compile(r"(?<![\d/.])(\d{1,2})\s*[/.-]\s*(\d{1,2})(?![\d/.-]*\d{4})(?![\d])")
 _URL_DATE = re.compile(r"/((?:19|20)\d{2})[/-]?(0[1-9]|1[0-2])[/-]?(0[1-9]|[12]\d|3[01])(?:/|$|-)")
@@ -61,6 +64,18 @@ def _valid(y: int, m: int, d: int) -> bool:
     except ValueError:
         return False
     return 1990 <= y <= 2100
+
+
+def _hour(hh: str | None, marker: str | None) -> int | None:
+    """24-hour hour of a printed clock: "3" + PM/CH -> 15, "12" + AM/SA -> 0."""
+    if hh is None:
+        return None
+    h = int(hh)
+    if marker and 1 <= h <= 12:
+        if marker.upper() in ("PM", "CH"):
+            return h % 12 + 12
+        return h % 12
+    return h
 
 
 def fmt(y: int, m: int, d: int, hh: int | None = None, mm: int | None = None,
@@ -99,20 +114,19 @@ def parse_text(text: str) -> str | None:
     """The first full date (with its time when printed next to it) in a visible line."""
     found = []
     for m in _TIME_DMY.finditer(text):
-        v = fmt(int(m[6]), int(m[5]), int(m[4]), int(m[1]), int(m[2]), int(m[3] or 0))
+        v = fmt(int(m[7]), int(m[6]), int(m[5]), _hour(m[1], m[4]), int(m[2]), int(m[3] or 0))
         if v:
             found.append((m.start(), v))
             break
     for m in _DMY_TIME.finditer(text):
-        hh = int(m[4]) if m[4] else None
-        mi = int(m[5]) if m[5] else None
-        v = fmt(int(m[3]), int(m[2]), int(m[1]), hh, mi, int(m[6] or 0))
+        v = fmt(int(m[3]), int(m[2]), int(m[1]), _hour(m[4], m[7]),
+                int(m[5]) if m[5] else None, int(m[6] or 0))
         if v:
             found.append((m.start(), v))
             break
     for m in _VI_LONG.finditer(text):
-        v = fmt(int(m[3]), int(m[2]), int(m[1]), int(m[4]) if m[4] else None,
-                int(m[5]) if m[5] else None)
+        v = fmt(int(m[3]), int(m[2]), int(m[1]), _hour(m[4], m[7]),
+                int(m[5]) if m[5] else None, int(m[6] or 0))
         if v:
             found.append((m.start(), v))
             break

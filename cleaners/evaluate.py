@@ -10,16 +10,17 @@ text more often than in the gold body text, so a menu word that is also used in 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import trafilatura
+
 from .core import extract
-from .normalize import norm, tokens
+from .normalize import norm, token_prf
 from .scramble import scramble_classes
-from .template import HostTemplate
+from .template import HostTemplate, learn_template
 
 
 @dataclass(slots=True)
@@ -36,16 +37,7 @@ class PageScore:
     date: bool
     author: bool
     leaked: list[str] = field(default_factory=list)
-
-
-def token_prf(got: str, want: str) -> tuple[float, float, float]:
-    """Multiset token precision/recall/F1."""
-    g, w = Counter(tokens(got)), Counter(tokens(want))
-    common = sum((g & w).values())
-    p = common / sum(g.values()) if g else (1.0 if not w else 0.0)
-    r = common / sum(w.values()) if w else 1.0
-    f = 2 * p * r / (p + r) if p + r else 0.0
-    return p, r, f
+    extractor: str | None = None  # which engine chose the text (None: no article)
 
 
 def _leaks(strings: list[str], got: str, gold_text: str) -> list[str]:
@@ -58,7 +50,7 @@ def _leaks(strings: list[str], got: str, gold_text: str) -> list[str]:
 
 
 def score(gid: str, gold: dict, title: str | None, published: str | None,
-          author: str | None, text: str) -> PageScore:
+          author: str | None, text: str, extractor: str | None = None) -> PageScore:
     """Compare one extraction with its gold record."""
     text = norm(text)
     gold_text = norm(" ".join(gold["body"]))
@@ -69,7 +61,8 @@ def score(gid: str, gold: dict, title: str | None, published: str | None,
         id=gid, precision=p, recall=r, f1=f, boilerplate=len(leaked), captions=len(caps),
         title=norm(title or "") == norm(gold["title"]),
         date=_same_date(published, gold.get("published")),
-        author=norm(author or "") == norm(gold.get("author") or ""), leaked=leaked + caps)
+        author=norm(author or "") == norm(gold.get("author") or ""), leaked=leaked + caps,
+        extractor=extractor if text else None)
 
 
 def _same_date(got: str | None, want: str | None) -> bool:
@@ -128,30 +121,24 @@ def load(directory: str | Path) -> tuple[list[Page], dict[str, list[tuple[bytes,
 
 def templates_for(site_pages: dict[str, list[tuple[bytes, str]]]) -> dict[str, HostTemplate]:
     """One template per portal, learned from all of its pages."""
-    from . import learn_template
-
     return {portal: learn_template(items) for portal, items in site_pages.items()}
 
 
-def run_cleaners(pages: list[Page], templates: dict[str, HostTemplate],
-                 family_rules: bool = True) -> list[PageScore]:
+def run_cleaners(pages: list[Page], templates: dict[str, HostTemplate]) -> list[PageScore]:
     """Score ``cleaners.extract`` on every gold page."""
     out = []
     for page in pages:
-        art = extract(page.body, page.url, page.headers, template=templates.get(page.portal),
-                      family_rules=family_rules)
+        art = extract(page.body, page.url, page.headers, template=templates.get(page.portal))
         if art is None:
             out.append(score(page.id, page.gold, None, None, None, ""))
         else:
             out.append(score(page.id, page.gold, art.title, art.published, art.author,
-                             art.text))
+                             art.text, art.extractor))
     return out
 
 
 def run_trafilatura(pages: list[Page]) -> list[PageScore]:
     """Score plain trafilatura (default settings) on the same pages."""
-    import trafilatura
-
     out = []
     for page in pages:
         text = trafilatura.extract(page.body, url=page.url, output_format="txt") or ""
@@ -159,7 +146,7 @@ def run_trafilatura(pages: list[Page]) -> list[PageScore]:
         title = getattr(doc, "title", None) if doc is not None else None
         date = getattr(doc, "date", None) if doc is not None else None
         author = getattr(doc, "author", None) if doc is not None else None
-        out.append(score(page.id, page.gold, title, date, author, text))
+        out.append(score(page.id, page.gold, title, date, author, text, "trafilatura"))
     return out
 
 
@@ -203,8 +190,7 @@ def scrambled(pages: list[Page], site_pages: dict[str, list[tuple[bytes, str]]]
              for portal, items in site_pages.items()})
 
 
-def evaluate(directory: str | Path, family_rules: bool = True,
-             progress: Callable[[str], None] | None = None, *,
+def evaluate(directory: str | Path, progress: Callable[[str], None] | None = None, *,
              scramble: bool = False) -> dict[str, object]:
     """Score cleaners and plain trafilatura on a fixture directory (``scramble``: with every
     class and id renamed, as on a CMS never seen)."""
@@ -214,7 +200,7 @@ def evaluate(directory: str | Path, family_rules: bool = True,
     if progress:
         progress(f"{len(pages)} gold pages, {sum(map(len, site_pages.values()))} site pages")
     templates = templates_for(site_pages)
-    ours = run_cleaners(pages, templates, family_rules)
+    ours = run_cleaners(pages, templates)
     theirs = run_trafilatura(pages)
     return {"pages": [p.id for p in pages], "cleaners": ours, "trafilatura": theirs,
             "summary": [summarise("cleaners", ours), summarise("trafilatura", theirs)],

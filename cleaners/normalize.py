@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections import Counter
 
 # \s in Python's re already covers NBSP, the narrow/figure spaces and line separators; the
 # zero-width characters are not whitespace but editors paste them into Vietnamese text.
@@ -29,3 +30,13 @@ def digest(paragraphs: list[str]) -> str:
     """sha1 over the normalised body, so the same article fetched twice hashes the same."""
     joined = "\n".join(norm(p) for p in paragraphs)
     return hashlib.sha1(joined.encode("utf-8")).hexdigest()
+
+
+def token_prf(got: str, want: str) -> tuple[float, float, float]:
+    """Multiset token precision/recall/F1 of ``got`` against ``want``."""
+    g, w = Counter(tokens(got)), Counter(tokens(want))
+    common = sum((g & w).values())
+    p = common / sum(g.values()) if g else (1.0 if not w else 0.0)
+    r = common / sum(w.values()) if w else 1.0
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    return p, r, f

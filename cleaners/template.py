@@ -10,10 +10,14 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from lxml import html
 
 from .blocks import Block
+from .normalize import norm
+from .options import Options, default_options
+from .page import page_blocks, parse
 
 # Lines longer than this are article prose even when repeated (a sapo quoted on a listing).
 _MAX_LINE = 400
@@ -36,8 +40,6 @@ class HostTemplate:
               blocks: list[Block] | None = None) -> None:
         """Add one page (raw bytes or an already parsed tree, with its ``page_blocks`` if the
         caller has them)."""
-        from .core import page_blocks, parse  # late import: core uses this module
-
         if isinstance(body, (bytes, bytearray)):
             parsed = parse(bytes(body), headers)
             if parsed is None:
@@ -46,14 +48,10 @@ class HostTemplate:
         else:
             tree = body
         if not self.host and url:
-            from urllib.parse import urlsplit
-
             self.host = urlsplit(url).hostname or ""
         self.learn_lines(b.text for b in (blocks if blocks is not None else page_blocks(tree)))
         title = tree.findtext(".//title")
         if title:
-            from .normalize import norm
-
             self.titles[norm(title)] += 1
 
     def learn_lines(self, lines: Iterable[str]) -> None:
@@ -105,3 +103,13 @@ class HostTemplate:
         return cls(host=d.get("host", ""), pages=int(d.get("pages", 0)),
                    counts=Counter(d.get("counts", {})), titles=Counter(d.get("titles", {})),
                    share=float(d.get("share", 0.5)), min_pages=int(d.get("min_pages", 3)))
+
+
+def learn_template(pages: list[tuple[bytes | html.HtmlElement, str]],
+                   options: Options | None = None) -> HostTemplate:
+    """A template learned from ``(body, url)`` pairs of one host (raw bytes or parsed)."""
+    opt = options or default_options()
+    template = HostTemplate(share=opt.template_share, min_pages=opt.template_min_pages)
+    for body, url in pages:
+        template.learn(body, url)
+    return template

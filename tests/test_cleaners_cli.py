@@ -61,13 +61,15 @@ def test_eval_prints_per_page_and_overall_scores():
     assert len(overall) == 1
 
 
-def test_eval_json_without_family_rules():
-    result = CliRunner().invoke(eval_command, [str(FIXTURES), "--no-family-rules", "--json"])
+def test_eval_json_with_class_names_scrambled():
+    result = CliRunner().invoke(eval_command, [str(FIXTURES), "--scramble-classes", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["family_rules"] is False
+    assert data["scramble_classes"] is True
     ours = data["summary"][0]
     assert ours["name"] == "cleaners" and ours["date"] == ours["pages"]
+    assert {p["cleaners"]["extractor"] for p in data["pages"]} <= {"cleaners", "trafilatura",
+                                                                  "both"}
 
 
 def test_eval_missing_directory_is_a_clear_error(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,9 +34,8 @@ def _read_url_file(path: Path) -> list[tuple[Path, str]]:
 @click.option("--urls-from", type=click.Path(dir_okay=False, path_type=Path),
               help="File of 'path<TAB>url' lines, added after PATH arguments.")
 @click.option("--jsonl", is_flag=True, help="One JSON object per line instead of an array.")
-@click.option("--no-family-rules", is_flag=True, help="Generic rules only (no CMS rules).")
 def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: Path | None,
-                    jsonl: bool, no_family_rules: bool) -> None:
+                    jsonl: bool) -> None:
     """Extract articles from local HTML files; prints JSON (null for non-articles).
 
     All inputs of one call are learned together as host templates (per host) before any
@@ -71,7 +70,7 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
     results = []
     for (body, url), doc in zip(bodies, docs, strict=True):
         art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
-                              family_rules=not no_family_rules, parsed=doc)
+                              parsed=doc)
         if art is None:
             results.append(None)
             continue
@@ -87,13 +86,11 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
 
 @click.command("eval", context_settings=CONTEXT_SETTINGS)
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--no-family-rules", is_flag=True, help="Score the generic rules only.")
 @click.option("--scramble-classes", is_flag=True,
               help="Rename every class/id token (consistently per host) before scoring: the "
                    "same pages as a CMS with a vocabulary never seen.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def eval_command(directory: Path, no_family_rules: bool, scramble_classes: bool,
-                 as_json: bool) -> None:
+def eval_command(directory: Path, scramble_classes: bool, as_json: bool) -> None:
     """Score extraction on a fixture directory against its gold records.
 
     DIRECTORY holds sites/<portal>/manifest.json and gold/<portal>/*.json.  Plain
@@ -102,20 +99,19 @@ def eval_command(directory: Path, no_family_rules: bool, scramble_classes: bool,
     \b
     Example:
         portal-archive eval portal_archive/demo/fixtures
-        portal-archive eval portal_archive/demo/fixtures --no-family-rules --json
+        portal-archive eval portal_archive/demo/fixtures --json
         portal-archive eval portal_archive/demo/fixtures --scramble-classes
     """
     if not directory.is_dir():
         raise click.ClickException(f"not a directory: {directory}")
     try:
-        result = evaluate(directory, family_rules=not no_family_rules,
-                          scramble=scramble_classes)
+        result = evaluate(directory, scramble=scramble_classes)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot evaluate {directory}: {exc}") from exc
     ours, theirs = result["cleaners"], result["trafilatura"]
     if as_json:
         click.echo(json.dumps({
-            "family_rules": not no_family_rules, "scramble_classes": scramble_classes,
+            "scramble_classes": scramble_classes,
             "summary": [asdict(s) for s in result["summary"]],
             "pages": [{"id": a.id, "cleaners": asdict(a), "trafilatura": asdict(b)}
                       for a, b in zip(ours, theirs, strict=True)]}, ensure_ascii=False,
@@ -126,11 +122,11 @@ def eval_command(directory: Path, no_family_rules: bool, scramble_classes: bool,
     for a, b in zip(ours, theirs, strict=True):
         rows.append([a.id, f"{a.precision:.3f}", f"{a.recall:.3f}", f"{a.f1:.3f}",
                      str(a.boilerplate), str(a.captions), yn[a.title], yn[a.date],
-                     yn[a.author], f"| {b.f1:.3f}", str(b.boilerplate), str(b.captions),
-                     yn[b.title], yn[b.date], yn[b.author]])
-    print_table(["page", "P", "R", "F1", "boiler", "capt", "title", "date", "author",
+                     yn[a.author], a.extractor or "-", f"| {b.f1:.3f}", str(b.boilerplate),
+                     str(b.captions), yn[b.title], yn[b.date], yn[b.author]])
+    print_table(["page", "P", "R", "F1", "boiler", "capt", "title", "date", "author", "engine",
                  "| tf F1", "tf boiler", "tf capt", "tf title", "tf date", "tf author"],
-                rows, right=range(1, 15))
+                rows, right=[*range(1, 9), *range(10, 16)])
     click.echo("")
     totals = []
     for s in result["summary"]:
@@ -139,5 +135,6 @@ def eval_command(directory: Path, no_family_rules: bool, scramble_classes: bool,
                      f"{s.title}/{s.pages}", f"{s.date}/{s.pages}", f"{s.author}/{s.pages}"])
     print_table(["extractor", "pages", "P", "R", "F1", "min F1", "boilerplate", "captions",
                  "title", "date", "author"], totals, right=range(1, 11))
-    click.echo(f"\nfamily rules: {'off' if no_family_rules else 'on'}"
-               + (", class/id names scrambled" if scramble_classes else ""))
+    engines = Counter(a.extractor for a in ours if a.extractor)
+    click.echo("\ntext chosen by: " + ", ".join(f"{k} {v}" for k, v in sorted(engines.items()))
+               + ("; class/id names scrambled" if scramble_classes else ""))
