@@ -1,8 +1,17 @@
-"""What a user types into a search, parsed: words, "phrases", OR, -excluded, prefix*.
+"""What a user types into a search, parsed: words, "phrases", AND, OR, NOT, -word, prefix*.
+
+The syntax, as ``search --help`` and the README give it: words are all required (``AND``
+between them says the same); ``OR`` joins alternatives (it binds looser than the words around
+it: ``a b OR c`` is ``(a b) OR c``); ``NOT word`` or ``-word`` leaves out the articles holding
+that word (or ``-"phrase"``), whatever the rest of the query; ``"quoted words"`` must be
+adjacent; ``word*`` is a prefix. The operators are the upper-case words ``AND``, ``OR`` and
+``NOT``; in lower case they are words. Other punctuation separates words.
 
 A query is never handed to FTS5 as typed: any text is a valid query (or a ``QueryError``
 that says why it has nothing to look for). ``Query.fts`` writes the FTS5 expression for the
-columns of ``archive/search.py``'s index.
+columns of ``archive/search.py``'s index, flat however many words are excluded (nested
+NOTs overflow FTS5's parser stack near a hundred), and a query of more than
+``MAX_WORDS`` words is refused with a message rather than run.
 """
 
 from __future__ import annotations
@@ -11,6 +20,9 @@ import re
 from dataclasses import dataclass, field
 
 from archive.vietnamese import exact_word, fold_word, has_marks, words
+
+MAX_WORDS = 100  # words of a query, excluded ones included: a pasted paragraph is refused
+OPERATORS = ("AND", "OR", "NOT")
 
 
 class QueryError(ValueError):
@@ -62,26 +74,33 @@ class Query:
 
         groups = [" AND ".join(term(t) for t in g) for g in self.groups if g]
         expr = " OR ".join(f"({g})" for g in groups)
-        for t in self.excluded:
-            expr = f"({expr}) NOT ({{title_f body_f}} : {t.fts(False)})"
+        if self.excluded:  # one flat NOT of all of them: nesting would overflow FTS5's parser
+            excluded = " OR ".join(t.fts(False) for t in self.excluded)
+            expr = f"({expr}) NOT ({{title_f body_f}} : ({excluded}))"
         return expr
 
 
-_TOKEN = re.compile(r'"(?P<phrase>[^"]*)"?|(?P<word>\S+)')
+_TOKEN = re.compile(r'(?P<sign>-?)"(?P<phrase>[^"]*)"?|(?P<word>\S+)')
 
 
 def parse_query(text: str) -> Query:
-    """Parse what a user typed: ``"a phrase"``, ``OR``, ``-excluded``, ``prefix*``; other
-    punctuation separates words, and a hyphenated word (``Covid-19``) is a phrase."""
+    """Parse what a user typed (the syntax is in the module's docstring); a hyphenated word
+    (``Covid-19``) is a phrase."""
     query = Query()
+    negate = False  # the last token was NOT
     for m in _TOKEN.finditer(text or ""):
-        raw = m["phrase"] if m["phrase"] is not None else m["word"]
-        if m["word"] == "OR":
-            if query.groups[-1]:
+        word = m["word"]
+        if word in OPERATORS:
+            if word == "OR" and query.groups[-1]:
                 query.groups.append([])
+            negate = word == "NOT"
             continue
-        negative = m["word"] is not None and raw.startswith("-") and len(raw) > 1
-        prefix = m["word"] is not None and raw.endswith("*")
+        if word is None:
+            raw, negative, prefix = m["phrase"], bool(m["sign"]), False
+        else:
+            raw, negative, prefix = word, word.startswith("-") and len(word) > 1, \
+                word.endswith("*")
+        negative, negate = negative or negate, False
         found = words(raw)
         if not found:
             continue
@@ -92,4 +111,8 @@ def parse_query(text: str) -> Query:
         raise QueryError("nothing to search for: type at least one word (letters or digits)"
                          if not query.excluded else
                          "a query needs at least one word to look for, not only -excluded words")
+    count = sum(len(t.words) for t in (*query.terms, *query.excluded))
+    if count > MAX_WORDS:
+        raise QueryError(f"the query has {count} words: at most {MAX_WORDS} are searched at "
+                         "once; keep the ones that matter")
     return query

@@ -7,6 +7,7 @@ import contextlib
 import csv
 import functools
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -28,6 +29,48 @@ OUTPUT_FLAGS = {
     "nl": "Print {what} as JSON lines, one object per line.",
     "csv": "Print {what} as CSV with a header row.",
 }
+
+
+class QueryCommand(click.Command):
+    """A command whose words are a search query (``search``, ``export``): words need no
+    quotes, and a word that starts with ``-`` is an excluded word of the query unless it is
+    one of the command's options (``-hà`` is a word, ``-h`` the help). After ``--`` every
+    argument is a query word."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        arity = {}  # option name -> how many values follow it
+        for param in self.get_params(ctx):
+            if isinstance(param, click.Option):
+                for name in (*param.opts, *param.secondary_opts):
+                    arity[name] = 0 if param.is_flag or param.count else param.nargs
+        options: list[str] = []
+        words: list[str] = []
+        rest = iter(args)
+        for arg in rest:
+            if arg == "--":
+                words += rest
+                break
+            name = arg.partition("=")[0] if arg.startswith("--") else arg
+            if arg.startswith("-") and not arg.startswith("--") and name not in arity:
+                words.append(arg)  # -word: excluded from the query, not an option
+            elif name in arity:
+                options.append(arg)
+                if "=" not in arg:
+                    options += [next(rest, "") for _ in range(arity[name])]
+            elif arg.startswith("--"):
+                options.append(arg)  # unknown: click says so
+            else:
+                words.append(arg)
+        return super().parse_args(ctx, [*options, "--", *words])
+
+
+@contextlib.contextmanager
+def sqlite_errors(data_dir: Path) -> Iterator[None]:
+    """An SQLite error while a command reads the index, as one line naming the index."""
+    try:
+        yield
+    except sqlite3.Error as e:
+        raise click.ClickException(f"{data_dir / 'index.db'}: SQLite error: {e}") from None
 
 
 def output_options(what: str, *formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

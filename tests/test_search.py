@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from archive.index import open_index, store_article, upsert_portal
+from archive.query import MAX_WORDS, Query
 from portal_archive.cli import cli
 
 PARA = "Nội dung bài viết về hoạt động của địa phương trong năm qua."
@@ -226,3 +227,96 @@ def test_province_filter_knows_the_2025_merger(archive):
     # only Hải Dương's portal for the old one; diacritics optional as everywhere.
     assert set(urls(data, "le hoi", "--province", "Hải Phòng")) == {in_haiphong, in_haiduong}
     assert urls(data, "le hoi", "--province", "hai duong") == [in_haiduong]
+
+
+# -- query syntax: unquoted words, AND/OR/NOT, many excluded words, words like options ------
+
+def test_unquoted_words_are_one_query(archive):
+    data, db = archive
+    ntm = add(db, 1, "Xây dựng nông thôn mới")
+    add(db, 2, "Nông nghiệp công nghệ cao")
+    assert urls(data, "nông", "thôn") == urls(data, "nông thôn") == [ntm]
+    assert run(data, "nông", "thôn", "--count").output.strip() == "1"
+
+
+def test_and_or_not_are_operators(archive):
+    data, db = archive
+    ntm = add(db, 1, "Xây dựng nông thôn mới")
+    farm = add(db, 2, "Nông nghiệp công nghệ cao")
+    other = add(db, 3, "Lễ hội đền")
+    assert urls(data, "nông", "AND", "thôn") == [ntm]
+    assert set(urls(data, "thôn", "OR", "nghiệp")) == {ntm, farm}
+    assert urls(data, "nông", "NOT", "thôn") == [farm]
+    assert set(urls(data, "nông", "thôn", "OR", "lễ", "hội")) == {ntm, other}
+    # In lower case they are words, not operators.
+    assert urls(data, "nông", "or", "lễ") == []
+
+
+def test_excluded_phrase(archive):
+    data, db = archive
+    council = add(db, 1, "Hội đồng nhân dân huyện họp")
+    board = add(db, 2, "Hội đồng thi đua khen thưởng nhân rộng mô hình dân vận")
+    assert urls(data, 'hoi dong -"nhân dân"') == [board]
+    assert set(urls(data, "hoi dong")) == {council, board}
+
+
+def test_a_hundred_excluded_words_are_searched(archive):
+    data, db = archive
+    kept = add(db, 1, "Lễ hội đền Hùng")
+    add(db, 2, "Lễ hội chùa w7")
+    excluded = [f"-w{i}" for i in range(MAX_WORDS - 1)]  # as many as a query may hold
+    assert urls(data, "le", *excluded) == [kept]
+    out = CliRunner().invoke(cli, ["--data", str(data), "export", "le", *excluded,
+                                   "--format", "jsonl", "--output", str(data / "out")])
+    assert out.exit_code == 0, out.output
+    assert (data / "out" / "articles.jsonl").read_text(encoding="utf-8").count("\n") == 1
+
+
+def test_a_query_of_too_many_words_is_refused_in_one_line(archive):
+    data, db = archive
+    add(db, 1, "Lễ hội đền Hùng")
+    result = run(data, "le", *[f"-w{i}" for i in range(3 * MAX_WORDS)], ok=False)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: the query has {3 * MAX_WORDS + 1} words")
+    assert result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("args", [["-hội", "nghị"], ["nghị", "-hội"], ["--", "nghị", "-hội"]])
+def test_a_word_spelt_like_an_option_is_a_query_word(archive, args):
+    data, db = archive
+    kept = add(db, 1, "Kỳ họp thứ mười, nghị quyết mới")
+    add(db, 2, "Hội nghị tổng kết")
+    hits = json.loads(run(data, "--json", *args).output)  # after --, --json is a word
+    assert [h["url"] for h in hits] == [kept]
+
+
+def test_after_double_dash_even_h_is_a_word(archive):
+    data, db = archive
+    add(db, 1, "Hội nghị tổng kết")
+    result = run(data, "--", "-h", ok=False)
+    assert "Usage:" not in result.output
+    assert result.output.startswith("Error: a query needs at least one word")
+
+
+def test_an_sqlite_error_is_one_line_and_export_leaves_nothing(archive, monkeypatch):
+    # The old expression: one nested NOT per excluded word, which overflows FTS5's parser.
+    def nested(self, tier, title_only=False):
+        expr = '"le"'
+        for t in self.excluded:
+            expr = f"({expr}) NOT ({t.fts(False)})"
+        return expr
+
+    monkeypatch.setattr(Query, "fts", nested)
+    data, db = archive
+    add(db, 1, "Lễ hội đền Hùng")
+    excluded = [f"-w{i}" for i in range(MAX_WORDS - 1)]
+    result = run(data, "le", *excluded, ok=False)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {data / 'index.db'}: SQLite error: ")
+    assert result.output.count("\n") == 1
+    out = data / "out"
+    result = CliRunner().invoke(cli, ["--data", str(data), "export", "le", *excluded,
+                                      "--format", "jsonl", "--output", str(out)])
+    assert result.exit_code == 1 and result.output.startswith("Error: ")
+    assert result.output.count("\n") == 1
+    assert not out.exists()

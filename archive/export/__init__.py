@@ -122,7 +122,9 @@ def export(
     number of records written since its last call."""
     make_writer = writer_for(fmt)  # a missing library is reported before anything is written
     filters = filters or Filters()
-    selection(db, query, filters, dedup=dedup)  # so is a query with nothing to look for
+    # So is a query with nothing to look for, or one SQLite refuses: run it once first.
+    from_sql, params = selection(db, query, filters, dedup=dedup)
+    db.execute(f"select 1 {from_sql} limit 1", params).fetchall()
     clusters.update_clusters(db)
     prepare_output(output, force=force)
     summary = Summary(format=fmt, layout=make_writer.layout, output=str(output))

@@ -14,15 +14,17 @@ from archive.export import FORMATS, ExportError, count_records, export
 from archive.filters import Filters
 from portal_archive.common import (
     CONTEXT_SETTINGS,
+    QueryCommand,
     echo_json,
     filter_options,
     open_existing_index,
     progress_bar,
+    sqlite_errors,
 )
 
 
-@click.command("export", context_settings=CONTEXT_SETTINGS)
-@click.argument("query", required=False)
+@click.command("export", cls=QueryCommand, context_settings=CONTEXT_SETTINGS)
+@click.argument("query", nargs=-1)
 @click.option("--format", "fmt", required=True,
               type=click.Choice(FORMATS),
               help="jsonl, csv, parquet, txt (one file per article) or wacz (WARC records).")
@@ -34,10 +36,11 @@ from portal_archive.common import (
 @click.option("--force", is_flag=True, help="Replace a previous export at --output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export summary as JSON.")
 @click.pass_context
-def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path,
+def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output: Path,
                    filters: Filters, dedup: bool, force: bool, as_json: bool) -> None:
     """Export articles, with provenance, as a corpus: the data and a datasheet go in the
-    --output directory. QUERY, when given, keeps the articles a search would find.
+    --output directory. QUERY, when given (words, as search takes them), keeps the articles
+    a search would find.
 
     Every record has the same fields in every format (see DATASHEET.md), its
     near-duplicate cluster, and the WARC file, offset, length and digest of its capture.
@@ -50,21 +53,23 @@ def export_command(ctx: click.Context, query: str | None, fmt: str, output: Path
         portal-archive export --portal aluoi-tth --format wacz --output aluoi-wacz/
     """
     data_dir = ctx.obj["data"]
+    query = " ".join(query) or None
     db = open_existing_index(data_dir)
     try:
-        if output.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
-                output.resolve()):
-            raise ExportError(f"--output {output} would hold the archive itself: "
-                              "choose a directory outside it")
-        with contextlib.ExitStack() as stack:
-            progress = None
-            if sys.stderr.isatty():
-                click.echo("Updating near-duplicate clusters...", err=True)
-                clusters.update_clusters(db)  # first, so that the bar measures the export
-                progress = stack.enter_context(progress_bar(
-                    "Exporting", count_records(db, query, filters, dedup=dedup)))
-            summary = export(db, data_dir=data_dir, fmt=fmt, output=output, query=query,
-                             filters=filters, dedup=dedup, force=force, progress=progress)
+        with sqlite_errors(data_dir):
+            if output.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
+                    output.resolve()):
+                raise ExportError(f"--output {output} would hold the archive itself: "
+                                  "choose a directory outside it")
+            with contextlib.ExitStack() as stack:
+                progress = None
+                if sys.stderr.isatty():
+                    click.echo("Updating near-duplicate clusters...", err=True)
+                    clusters.update_clusters(db)  # first, so that the bar measures the export
+                    progress = stack.enter_context(progress_bar(
+                        "Exporting", count_records(db, query, filters, dedup=dedup)))
+                summary = export(db, data_dir=data_dir, fmt=fmt, output=output, query=query,
+                                 filters=filters, dedup=dedup, force=force, progress=progress)
     except ExportError as e:
         raise click.ClickException(str(e)) from e
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))

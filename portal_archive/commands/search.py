@@ -13,9 +13,11 @@ from archive.query import QueryError
 from archive.search import HIGHLIGHT, SORTS, count, search
 from portal_archive.common import (
     CONTEXT_SETTINGS,
+    QueryCommand,
     filter_options,
     open_existing_index,
     output_options,
+    sqlite_errors,
     write_rows,
 )
 
@@ -23,9 +25,8 @@ FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "sn
           "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
-# A query may begin with "-" (an excluded word): not an unknown option.
-@click.command("search", context_settings={**CONTEXT_SETTINGS, "ignore_unknown_options": True})
-@click.argument("query")
+@click.command("search", cls=QueryCommand, context_settings=CONTEXT_SETTINGS)
+@click.argument("query", nargs=-1, required=True)
 @filter_options
 @click.option("--sort", type=click.Choice(SORTS), default="relevance", show_default=True)
 @click.option("--exact", is_flag=True,
@@ -36,29 +37,36 @@ FIELDS = ("id", "url", "portal", "title", "published", "category", "author", "sn
 @click.option("--count", "count_only", is_flag=True, help="Print only how many articles match.")
 @output_options("the hits", "json", "nl", "csv")
 @click.pass_context
-def search_command(ctx: click.Context, query: str, filters: Filters, sort: str, exact: bool,
-                   limit: int, offset: int, count_only: bool, fmt: str | None) -> None:
+def search_command(ctx: click.Context, query: tuple[str, ...], filters: Filters, sort: str,
+                   exact: bool, limit: int, offset: int, count_only: bool, fmt: str | None) -> None:
     """Search the archived articles.
 
-    Diacritics are optional: "hoi dong" finds "Hội đồng", "duong" finds "đường"; words typed
-    with diacritics rank exact matches first (--exact keeps only those). "Quoted words" must
-    be adjacent, OR joins alternatives, -word excludes, word* matches a prefix. --since and
-    --until take a year, a month or a day, and keep the whole of it.
+    QUERY is one or more words, quoted or not. Diacritics are optional: "hoi dong" finds
+    "Hội đồng", "duong" finds "đường"; words typed with diacritics rank exact matches first
+    (--exact keeps only those). Every word is required (AND between words says the same);
+    OR joins alternatives; NOT word or -word leaves out articles holding it; "quoted words"
+    must be adjacent (quote the quotes for the shell: '"nông thôn"'); word* matches a
+    prefix. AND, OR and NOT are operators in upper case only. Every word after -- is a
+    query word, even one spelt like an option (search -- -h). --since and --until take a
+    year, a month or a day, and keep the whole of it.
 
     \b
     Example:
-        portal-archive search "nông thôn mới"
+        portal-archive search nông thôn mới
         portal-archive search 'hoi dong -"nhân dân"' --since 2023 --portal aluoi-tth
+        portal-archive search covid OR dịch NOT 'vắc-xin' --count
         portal-archive search covid --sort newest --nl | jq .url
     """
-    db = open_existing_index(ctx.obj["data"])
+    data = ctx.obj["data"]
+    db = open_existing_index(data)
     try:
-        if count_only:
-            n = count(db, query, filters=filters, exact=exact)
-            click.echo(json.dumps({"count": n}) if fmt else n)
-            return
-        hits = search(db, query, filters=filters, sort=sort, limit=limit, offset=offset,
-                      exact=exact)
+        with sqlite_errors(data):
+            if count_only:
+                n = count(db, " ".join(query), filters=filters, exact=exact)
+                click.echo(json.dumps({"count": n}) if fmt else n)
+                return
+            hits = search(db, " ".join(query), filters=filters, sort=sort, limit=limit,
+                          offset=offset, exact=exact)
     except QueryError as e:
         raise click.ClickException(str(e)) from None
     if fmt:
