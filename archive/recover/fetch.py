@@ -84,6 +84,7 @@ class Fetcher:
         self._next_start = 0.0  # monotonic time before which no request may start
         self._failures_in_a_row = 0
         self.given_up: str | None = None
+        self.counted = (0, 0)  # (requests, retries) when the current portal began
 
     @classmethod
     def for_source(cls, source: Any, settings: dict[str, Any]) -> Fetcher:

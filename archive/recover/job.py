@@ -104,8 +104,12 @@ class Recoverer:
 
     def __init__(self, data_dir: Path, portal: dict[str, Any], settings: dict[str, Any], *,
                  since: str | None = None, until: str | None = None, limit: int | None = None,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None,
+                 fetchers: dict[str, Fetcher] | None = None) -> None:
         self.data_dir = Path(data_dir)
+        # One fetcher per source, shared by every portal of a run: the rate limit is the
+        # source's, not a portal's.
+        self.fetchers = fetchers if fetchers is not None else {}
         self.portal = portal
         self.settings = {**DEFAULTS, **settings}
         self.since, self.until, self.limit = since, until, limit
@@ -336,7 +340,7 @@ class Recoverer:
         if dry_run:
             for source in sources:
                 result = SourceResult(source.name)
-                fetcher = Fetcher.for_source(source, self.settings)
+                fetcher = self._fetcher(source)
                 try:
                     self.plan(source, fetcher, result)
                 except (SourceFailing, FetchFailed, cdx.CdxError) as e:
@@ -372,7 +376,7 @@ class Recoverer:
     def _recover_from(self, source: Source) -> SourceResult:
         started = time.monotonic()
         result = SourceResult(source.name)
-        fetcher = Fetcher.for_source(source, self.settings)
+        fetcher = self._fetcher(source)
         try:
             todo = self.plan(source, fetcher, result)
             self.progress(f"{self.portal['id']}: {source.name}: {len(todo)} captures to fetch "
@@ -405,12 +409,20 @@ class Recoverer:
         self._close_fetcher(fetcher, result, started)
         return result
 
+    def _fetcher(self, source: Source) -> Fetcher:
+        fetcher = self.fetchers.get(source.name)
+        if fetcher is None:
+            fetcher = self.fetchers[source.name] = Fetcher.for_source(source, self.settings)
+        fetcher.counted = (fetcher.stats.requests, fetcher.stats.retries)
+        return fetcher
+
     @staticmethod
     def _close_fetcher(fetcher: Fetcher, result: SourceResult, started: float) -> None:
-        result.requests = fetcher.stats.requests
-        result.retries = fetcher.stats.retries
+        """This portal's share of the fetcher's figures."""
+        requests, retries = fetcher.counted
+        result.requests = fetcher.stats.requests - requests
+        result.retries = fetcher.stats.retries - retries
         result.seconds = round(time.monotonic() - started, 2)
-        fetcher.close()
 
 
 def crawl_endpoints(fetcher: Fetcher, source: Source, since: str | None = None,

@@ -135,16 +135,19 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
     portals = _portals(portal_ids, url, province, district, dead, registry, data)
     terminal = sys.stderr.isatty()
     results = []
+    fetchers: dict[str, Any] = {}  # one per source for all portals: its rate limit holds
     for portal in portals:
         job = Recoverer(data, portal.to_dict(), overrides, since=since, until=until,
                         limit=limit, progress=(lambda m: click.echo(m, err=True))
-                        if terminal or dry_run else None)
+                        if terminal or dry_run else None, fetchers=fetchers)
         try:
             results.append(job.run(sources, dry_run=dry_run))
         except LockedError as e:
             click.echo(f"error: {e}: not recovering; try again when the crawl has finished",
                        err=True)
             ctx.exit(EXIT_LOCKED)
+    for fetcher in fetchers.values():
+        fetcher.close()
     failed = False
     for result in results:
         for s in result.sources:
