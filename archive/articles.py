@@ -33,6 +33,7 @@ def article_row(article: Article, *, url: str, portal: str, capture: RecordPoint
         "attachments": json.dumps(article.attachments, ensure_ascii=False),
         "word_count": len(article.text.split()),
         "language": article.language,
+        "extractor": article.extractor,
         "digest": article.digest,
         "warc_file": capture.warc_file,
         "warc_offset": capture.offset,

@@ -363,3 +363,10 @@ def m_recover_001_capture_sources(db: sqlite_utils.Database) -> None:
     db.execute("update articles set captured = (select v.captured from article_versions v "
                "where v.article_id = articles.id and v.version = articles.version)")
     db["articles"].create_index(["source"])
+
+
+@migrations()
+def m_cleaners_001_extractor(db: sqlite_utils.Database) -> None:
+    """Which engine chose each article's text: cleaners, trafilatura, or both agreeing
+    (``cleaners.Article.extractor``); null for articles stored before it was recorded."""
+    db["articles"].add_column("extractor", str)

@@ -35,6 +35,7 @@ def test_stored_article_fields_come_from_the_page(crawled_archive):
         row = by_url[gold["url"]]
         assert row["portal"] == gold["portal"]
         assert gold["body"][-1][:40] in row["text"]
+        assert row["extractor"] in ("cleaners", "trafilatura", "both")
 
 
 def test_warc_files_read_back_with_a_response_for_every_article(crawled_archive):
