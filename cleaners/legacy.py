@@ -9,6 +9,7 @@ runs and map them back to Unicode.  Tables are written from the published code c
 from __future__ import annotations
 
 import re
+import unicodedata
 
 # TCVN3 (TCVN 5712:1993, VN3): one byte per letter.  Capitals with tones do not exist in this
 # set (upper case used a separate "H" font), so toned letters map to lower case.
@@ -38,8 +39,6 @@ _VNI_BREVE_TONES = {"é": "\u0301", "è": "\u0300", "ú": "\u0309", "ü": "\u030
 
 
 def _vni_table() -> dict[str, str]:
-    import unicodedata
-
     table: dict[str, str] = {}
 
     def put(key: str, value: str) -> None:
