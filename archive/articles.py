@@ -1,5 +1,6 @@
 """Store one clean article twice: as a WARC ``conversion`` record that refers to the capture it
-came from (so the index can be rebuilt from WARC alone), and as a row of the index.
+came from (so the index can be rebuilt from WARC alone), filed under
+``urn:portal-archive:article:<url>`` (``archive.warc.ARTICLE_URN``), and as a row of the index.
 
 The crawl's pipeline and recovery from web archives both store articles through ``store``.
 """
@@ -12,7 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from archive import index
-from archive.warc import RecordPointer, RotatingWarcWriter
+from archive.warc import RecordPointer, RotatingWarcWriter, article_urn
 from cleaners import Article
 
 
@@ -52,7 +53,8 @@ def store(warc: RotatingWarcWriter, db: sqlite_utils.Database, article: Article,
     row = article_row(article, url=url, portal=portal, capture=capture)
     row.update(source=source, captured=captured)
     payload = {**row, "fetched_url": fetched_url, "body": article.body}
-    row["record_id"] = warc.metadata(url, payload, refers_to=capture.record_id).record_id
+    row["record_id"] = warc.metadata(article_urn(url), payload,
+                                     refers_to=capture.record_id).record_id
     warc.flush()  # WARC first: the index never points at bytes that are not on disk
     with db.conn:
         return index.store_article(db, row, captured=captured, search_columns=search_columns)

@@ -29,6 +29,15 @@ OPEN_SUFFIX = ".open"
 # WARC reader reads any level.
 DEFAULT_GZIP_LEVEL = 6
 NOT_MODIFIED_PROFILE = "http://netpreserve.org/warc/1.1/revisit/server-not-modified"
+# The WARC-Target-URI of a clean article's conversion record is this prefix and the page's URL.
+# Under the page's own URL, replay tools that index every record (pywb's `wb-manager add`)
+# served the JSON instead of the page; a URN of its own, as browsertrix files its text
+# records under ``urn:text:<url>``, keeps them apart. Not ``urn:text:`` itself: tools read
+# that record's payload as plain text, and ours is JSON. Archives written before use the
+# page's URL; reindex reads the article from the payload, so it reads both. A recovered
+# capture's provenance (a ``metadata`` record, archive/recover) has its own URN likewise.
+ARTICLE_URN = "urn:portal-archive:article:"
+PROVENANCE_URN = "urn:portal-archive:provenance:"
 
 
 def payload_digest(body: bytes) -> str:
@@ -72,6 +81,11 @@ class RecordPointer:
     record_id: str
     record_type: str
     payload_digest: str | None
+
+
+def article_urn(url: str) -> str:
+    """The WARC-Target-URI of the conversion record holding the clean article of ``url``."""
+    return ARTICLE_URN + url
 
 
 def warc_date() -> str:

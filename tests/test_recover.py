@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from archive.recover.discover import match_district
+from archive.warc import PROVENANCE_URN
 from archive.warcfiles import iter_members, parse_record, read_member
 from crawler.registry import load_fixture_portals
 from portal_archive.demo.archives import CommonCrawlServer, FaultFront, Wayback, cdx_lines
@@ -166,6 +167,9 @@ def test_each_recovered_record_is_followed_by_its_provenance(recovered):
                 record.rec_headers.get_header("WARC-Record-ID")
             origin = json.loads(after.payload)
             assert origin["cdx"]["url"] == record.rec_headers.get_header("WARC-Target-URI")
+            # Not under the page's URL, where pywb's own index would replay it as the page.
+            assert after.rec_headers.get_header("WARC-Target-URI") == \
+                PROVENANCE_URN + origin["cdx"]["url"]
             assert origin["retrieved"] and (origin.get("replay_url") or origin.get("range"))
             seen[origin["source"]] += 1
     assert set(seen) == {"cc", WAYBACK_NAME}

@@ -18,8 +18,9 @@ import pytest
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
 
-from archive.warc import RotatingWarcWriter, payload_digest
+from archive.warc import ARTICLE_URN, RotatingWarcWriter, payload_digest
 from archive.warcfiles import read_member
 from tests.conftest import FIXTURES, run_cli
 
@@ -151,6 +152,31 @@ def test_reindex_rebuilds_the_same_index_from_warc_alone(archive_copy, tmp_path)
     # ... and search works on the rebuilt index.
     found = json.loads(run_cli("search", "nông thôn mới", "--json", data=archive_copy).stdout)
     assert found
+
+
+def test_archives_written_before_the_article_urn_reindex_the_same(archive_copy, tmp_path):
+    # Conversion records were filed under the page's own URL until they had a URN of their
+    # own (archive.warc.ARTICLE_URN): rewrite them so, and reindex.
+    before = tmp_path / "before.db"
+    shutil.copy(archive_copy / "index.db", before)
+    rewritten = 0
+    for path in sorted((archive_copy / "warc").glob("*.warc.gz")):
+        old = tmp_path / path.name
+        with open(path, "rb") as src, open(old, "wb") as out:
+            writer = WARCWriter(out, gzip=True, warc_version="1.1")
+            for record in ArchiveIterator(src):
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""
+                if record.rec_type == "conversion":
+                    assert uri.startswith(ARTICLE_URN)
+                    record.rec_headers.replace_header("WARC-Target-URI",
+                                                      uri.removeprefix(ARTICLE_URN))
+                    rewritten += 1
+                writer.write_record(record)
+        os.replace(old, path)
+    assert rewritten >= 40
+    (archive_copy / "index.db").unlink()
+    run_cli("reindex", data=archive_copy)
+    assert rows(archive_copy / "index.db", "articles", "id") == rows(before, "articles", "id")
 
 
 def test_second_unchanged_crawl_writes_revisits_not_copies(archive_copy):

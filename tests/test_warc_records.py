@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 from warcio.archiveiterator import ArchiveIterator
 from warcio.statusandheaders import StatusAndHeaders
 
-from archive.warc import RotatingWarcWriter
+from archive.warc import RotatingWarcWriter, article_urn
 from archive.warcfiles import decoded_payload, read_record
 
 WARCIO = Path(sys.executable).parent / "warcio"
@@ -75,6 +76,9 @@ def test_each_article_has_a_conversion_record_that_refers_to_its_response(crawle
     for record in conversions:
         assert record.rec_headers.get_header("Content-Type") == "application/json"
         assert kinds[record.rec_headers.get_header("WARC-Refers-To")] == "response"
+        # Filed under a URN of its own, never under the page's URL (pywb would replay it).
+        article = json.loads(record.body)
+        assert record.rec_headers.get_header("WARC-Target-URI") == article_urn(article["url"])
 
 
 def test_a_brotli_body_is_archived_compressed_and_shown_decoded(tmp_path):

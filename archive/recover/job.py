@@ -27,7 +27,13 @@ from lxml import etree
 import cleaners
 from archive import articles, index, search
 from archive.lock import RunLock
-from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter, payload_digest
+from archive.warc import (
+    DEFAULT_GZIP_LEVEL,
+    PROVENANCE_URN,
+    RecordPointer,
+    RotatingWarcWriter,
+    payload_digest,
+)
 from archive.warcfiles import decoded_payload, read_record
 
 from . import cdx, records
@@ -240,7 +246,8 @@ class Recoverer:
             pointer = self.warc.copy_member(member, record)
         else:
             pointer = self.warc.write(record)
-        self.warc.metadata(capture.url, records.provenance(source, capture, retrieved, **where),
+        self.warc.metadata(PROVENANCE_URN + capture.url,
+                           records.provenance(source, capture, retrieved, **where),
                            refers_to=pointer.record_id, record_type="metadata")
         self.warc.flush()  # WARC first: the index never points at bytes not on disk
         content_type = (http.get_header("Content-Type") if http else None) or capture.mime
