@@ -13,6 +13,7 @@ import asyncio
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import threading
 import time
@@ -25,6 +26,7 @@ from lxml import etree
 
 import cleaners
 from archive import search
+from cleaners.dates import parse_text
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,10 @@ logger = logging.getLogger(__name__)
 ANCHOR_HREFS = etree.XPath("//a/@href", smart_strings=False)
 ALTERNATE_HREFS = etree.XPath("//link[@rel='alternate']/@href", smart_strings=False)
 CANONICAL_HREFS = etree.XPath("//link[@rel='canonical']/@href", smart_strings=False)
+# A full day, month and year: the date a listing prints next to a teaser.
+PRINTED_DATE = re.compile(r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{4}")
+TEASER_LINKS = 3  # links a teaser holds at most (title, picture, "more"): more is a list
+TEASER_LEVELS = 3  # elements above a date that may still be its teaser
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Reading:
     canonical: str | None  # <link rel=canonical>, as written
     article: cleaners.Article | None
     search_columns: list[str] | None  # the article's word forms for the search index
+    dated_links: dict[str, str]  # href (stripped, as written) -> the day printed next to it
 
 
 # The templates of the process that reads pages, by portal id.
@@ -59,11 +66,12 @@ def _template_json(portal: str) -> str:
 
 
 def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
-              ) -> Reading | None:
+              date_hint: tuple[str, str] | None = None) -> Reading | None:
     """Parse ``body`` once and read all of it; None when it is not an HTML document.
 
     ``learn`` says which pages teach the template: "all" (before extraction: a first crawl
     learns from every page) or "articles" (after: a recrawl teaches only its new articles).
+    ``date_hint`` is the date a sitemap or a listing gave the page (``cleaners.extract``).
     """
     headers = {"Content-Type": content_type}
     parsed = cleaners.parse(body, headers)
@@ -75,7 +83,7 @@ def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
     if learn == "all":
         template.learn(tree, url, blocks=blocks)
     article = cleaners.extract(body, url, headers, template=template, parsed=parsed,
-                               blocks=blocks)
+                               blocks=blocks, date_hint=date_hint)
     if article is not None and learn == "articles":
         template.learn(tree, url, blocks=blocks)
     canonical = CANONICAL_HREFS(tree)
@@ -85,7 +93,38 @@ def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
     return Reading(hrefs=[h.strip() for h in ANCHOR_HREFS(tree)],
                    alternates=[h.strip() for h in ALTERNATE_HREFS(tree)],
                    canonical=canonical[0].strip() if canonical else None, article=article,
-                   search_columns=columns)
+                   search_columns=columns, dated_links=dated_links(tree))
+
+
+def dated_links(tree: etree._Element) -> dict[str, str]:
+    """The links a page prints a date next to (listings, "other news" lists): each date goes
+    to the links of the smallest element around it that holds at most ``TEASER_LINKS``."""
+    found: dict[str, str] = {}
+    for element in tree.iter(etree.Element):  # comments and processing instructions aside
+        inner = None if element.tag in ("script", "style") else element.text
+        for text, owner in ((inner, element), (element.tail, element.getparent())):
+            if owner is None or not text or not PRINTED_DATE.search(text):
+                continue
+            day = parse_text(" ".join(text.split()))
+            if day:
+                for href in teaser_hrefs(owner):
+                    found.setdefault(href, day[:10])
+    return found
+
+
+def teaser_hrefs(element: etree._Element) -> list[str]:
+    """The links of the teaser ``element`` belongs to (nothing when it sits in a longer list)."""
+    for _ in range(TEASER_LEVELS):
+        hrefs = [a.get("href", "").strip() for a in element.iter("a")]
+        if len(hrefs) > TEASER_LINKS:
+            return []
+        if hrefs:
+            return [h for h in hrefs if h]
+        parent = element.getparent()
+        if parent is None:
+            return []
+        element = parent
+    return []
 
 
 def _start_reading_process(parent: int) -> None:
@@ -118,11 +157,11 @@ class PageReader:
         self.stored_template = stored_template
 
     async def read(self, body: bytes, url: str, content_type: str, learn: str,
-                   ) -> Reading | None:
+                   date_hint: tuple[str, str] | None = None) -> Reading | None:
         if self.pool is not None:
             try:
-                return await asyncio.wrap_future(
-                    self.pool.submit(read_page, self.portal, body, url, content_type, learn))
+                return await asyncio.wrap_future(self.pool.submit(
+                    read_page, self.portal, body, url, content_type, learn, date_hint))
             except BrokenProcessPool:
                 # Killed by the system (memory) or crashed: go on in this process, from the
                 # template the crawl began with.
@@ -130,7 +169,7 @@ class PageReader:
                              "process from now on")
                 self.pool = None
                 _use_template(self.portal, self.stored_template)
-        return read_page(self.portal, body, url, content_type, learn)
+        return read_page(self.portal, body, url, content_type, learn, date_hint)
 
     def close(self) -> str | None:
         """Stop reading; the template as learned (None if it was lost)."""

@@ -23,6 +23,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 import cleaners
+from crawler.datehints import DateHints
 from crawler.discovery import DOCUMENT_EXTENSIONS, Limits, LinkPolicy, extension
 from crawler.extensions.session import ArchiveSession
 from crawler.feeds import read_feed
@@ -64,6 +65,7 @@ class PortalSpider(scrapy.Spider):
         self.known = KnownArticles(session, {}) if full else KnownArticles.load(session)
         self.links = LinkPolicy(self.portal, Limits.from_settings(settings))
         self.pages = PageTypes()
+        self.date_hints = DateHints()
         # No article of the portal stored yet: learn the template from every page.
         self.first_crawl = not self.known
         resumed = self.keep_state()
@@ -156,13 +158,19 @@ class PortalSpider(scrapy.Spider):
         # A first (or --full) crawl teaches the template every page, a fair sample of the site.
         # A recrawl fetches listings again but few articles: it teaches only its new articles,
         # or the template would drift towards listings with every run.
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        hint = self.date_hints.hint(clean_url(asked))
+        if hint:
+            self.crawler.stats.inc_value(f"crawl/pages/date_hint/{hint[1]}")
         reading = await self.reader.read(response.body, response.url, content_type,
-                                         "all" if self.first_crawl else "articles")
+                                         "all" if self.first_crawl else "articles", hint)
         if reading is None:  # empty, binary or not HTML at all: nothing to follow or extract
             self.set_page_type(response, page_type(response.url, [], self.home_urls))
             return
         links = [join_url(response.url, h) for h in reading.hrefs + reading.alternates
                  if h and not h.startswith(NOT_LINKS)]
+        for href, day in reading.dated_links.items():
+            self.date_hints.see(clean_url(join_url(response.url, href)), day, "listing")
         for request in self.follow_all(links):
             yield request
         article = reading.article
@@ -197,7 +205,11 @@ class PortalSpider(scrapy.Spider):
         """Sitemaps (index files too), RSS and Atom feeds: their URLs, nothing to extract."""
         feed = read_feed(response)
         self.set_page_type(response, feed.kind)
-        yield from self.follow_all([urljoin(response.url, url) for url in feed.urls])
+        links = [join_url(response.url, url) for url, _ in feed.entries]
+        for link, (_, day) in zip(links, feed.entries, strict=True):
+            self.date_hints.see(clean_url(link), day, "sitemap" if feed.kind == "sitemap"
+                                else "listing")
+        yield from self.follow_all(links)
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
         """The ``Sitemap:`` lines of robots.txt; ``/sitemap.xml`` when it names none."""
