@@ -10,8 +10,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# The export extra too: `make demo` leaves a venv that exports Parquet and WACZ.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[export]'
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python

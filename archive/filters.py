@@ -12,6 +12,7 @@ ignored); a province matches as the portal knew it or as the province it joined 
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from dataclasses import asdict, dataclass
@@ -20,7 +21,8 @@ from typing import Any
 
 import sqlite_utils
 
-from archive.units import portals_in_province
+from archive.units import portals_in_province, province_2025
+from archive.vietnamese import fold_word
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 PERIOD_END = "\uffff"  # sorts after any date and time that starts with the period
@@ -77,6 +79,24 @@ class Filters:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()
                 if v not in (None, ())}
 
+    def check(self, db: sqlite_utils.Database) -> None:
+        """Refuse a portal, province or district the archive has no portal of (it would
+        select nothing, silently), naming the close ones it has."""
+        if self.portals:
+            known = [p for (p,) in db.execute("select id from portals")]
+            for portal in self.portals:
+                if portal not in known:
+                    raise FilterError(_unknown("portal", portal, known))
+        if self.province and not portals_in_province(db, self.province):
+            provinces = {p for (p,) in db.execute("select distinct province from portals")
+                         if p}
+            known = provinces | {p for p in map(province_2025, provinces) if p}
+            raise FilterError(_unknown("province", self.province, known))
+        if self.district:
+            known = {d for (d,) in db.execute("select distinct district from portals") if d}
+            if not any(_name(d).casefold() == self.district.casefold() for d in known):
+                raise FilterError(_unknown("district", self.district, known))
+
     def sql(self, db: sqlite_utils.Database) -> tuple[str, list[Any]]:
         """The condition on ``articles a`` that keeps the filtered articles (``1`` when there
         is no filter), and its parameters. ``db`` tells which portals a province covers."""
@@ -106,3 +126,18 @@ class Filters:
             clauses.append(f"a.source in ({', '.join('?' * len(self.sources))})")
             params += self.sources
         return " and ".join(clauses) or "1", params
+
+
+def _unknown(kind: str, value: str, known: Any) -> str:
+    """``no portal 'x' in this archive``, and the known names closest to it (diacritics and
+    case aside), or all of them when they are few."""
+    by_key = {fold_word(k): k for k in known}
+    close = difflib.get_close_matches(fold_word(value), list(by_key), n=3, cutoff=0.6)
+    message = f"no {kind} {value!r} in this archive"
+    if close:
+        return message + f": did you mean {' or '.join(repr(by_key[c]) for c in close)}?"
+    if not by_key:
+        return message + " (it has no portal yet)"
+    names = sorted(by_key.values())
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return message + f" (it has {shown})"

@@ -54,6 +54,11 @@ def project_settings(data_dir: Path, overrides: dict[str, Any] | None = None) ->
     return settings
 
 
+def known_settings() -> dict[str, Any]:
+    """Every setting Scrapy and this project define, with its default."""
+    return project_settings(Path()).copy_to_dict()
+
+
 def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
     """Crawl ``portals`` side by side (one Scrapy crawler each) and wait for all of them."""
     process = CrawlerProcess(settings)

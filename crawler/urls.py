@@ -15,11 +15,13 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from scrapy import Request
-from scrapy.utils.python import to_bytes
 from w3lib.url import url_query_cleaner
+
+if TYPE_CHECKING:  # imports no Scrapy: `show` cleans pasted URLs with clean_url
+    from scrapy import Request
 
 # Click and campaign trackers of ad, mail and social platforms (Zalo's included).
 TRACKING_PARAMETERS = re.compile(
@@ -140,7 +142,7 @@ class ExactUrlFingerprinter:
 
     def fingerprint(self, request: Request) -> bytes:
         digest = hashlib.sha1()
-        digest.update(to_bytes(request.method))
-        digest.update(to_bytes(request.url.split("#", 1)[0]))
+        digest.update(request.method.encode())
+        digest.update(request.url.split("#", 1)[0].encode())
         digest.update(request.body or b"")
         return digest.digest()

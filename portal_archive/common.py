@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import difflib
 import functools
 import json
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -192,16 +193,45 @@ def locked(data: Path) -> Iterator[None]:
         raise click.ClickException(f"{e}: try again when the crawl has finished") from None
 
 
-def parse_settings(values: tuple[str, ...]) -> dict[str, Any]:
-    """``-s NAME=VALUE`` pairs, values read as JSON when they parse (numbers, booleans)."""
+def parse_settings(values: tuple[str, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:
+    """``-s NAME=VALUE`` pairs, each value read as the type of the setting's default in
+    ``defaults`` (a bad value is a usage error that says what is expected). A name that is
+    not in ``defaults`` is passed on, with a warning naming the closest known setting: it may
+    belong to an extension, or be a misspelling that would otherwise do nothing."""
     settings: dict[str, Any] = {}
     for item in values:
-        name, sep, value = item.partition("=")
+        name, sep, text = item.partition("=")
         if not sep or not name:
             raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="-s")
-        try:
-            settings[name] = json.loads(value)
-        except json.JSONDecodeError:
-            settings[name] = value
+        if name in defaults:
+            settings[name] = _typed(name, text, defaults[name])
+            continue
+        close = difflib.get_close_matches(name, list(defaults), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        click.echo(f"Warning: -s {name}: no such setting{hint}; passed on as given", err=True)
+        settings[name] = _typed(name, text, None)
     return settings
 
+
+def _typed(name: str, text: str, default: Any) -> Any:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = text
+    expected = None
+    if isinstance(default, bool):
+        value = {"true": True, "1": True, "false": False, "0": False}.get(text.strip().lower())
+        expected = None if value is not None else "true or false"
+    elif isinstance(default, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        expected = None if number else "a number"
+    elif isinstance(default, str):
+        value = text
+    elif isinstance(default, dict):
+        expected = None if isinstance(value, dict) else 'a JSON object, such as \'{"KEY": 1}\''
+    elif isinstance(default, list | tuple) and not isinstance(value, list):
+        value = text  # a comma-separated list, as Scrapy's getlist reads it
+    if expected:
+        shown = "" if isinstance(default, dict) else f" (default: {json.dumps(default)})"
+        raise click.BadParameter(f"{name}={text}: expects {expected}{shown}", param_hint="-s")
+    return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import shlex
 
 import click
 import pytest
@@ -68,3 +69,88 @@ def test_demo_refuses_to_wipe_a_directory_it_did_not_make(tmp_path):
     assert result.exit_code == 1
     assert "was not made by the demo" in result.output
     assert (tmp_path / "precious.txt").exists()
+
+
+def help_examples() -> list[tuple[str, str]]:
+    """(command, example line) for every ``portal-archive`` line under Example: in a help."""
+    found = []
+    for name in sorted(COMMANDS):
+        text = cli.get_command(click.Context(cli), name).help or ""
+        lines = text.split("Example:", 1)[-1].splitlines() if "Example:" in text else []
+        found += [(name, line.strip()) for line in lines
+                  if line.strip().startswith("portal-archive ")]
+    return found
+
+
+def shell_command(line: str) -> str:
+    """The part of ``line`` a POSIX shell hands to its first program: up to an unquoted ``|``
+    or ``#``. An unquoted ``&``, ``;``, ``<``, ``>`` or parenthesis (an unquoted URL
+    query) would cut or redirect the line: the example is wrong."""
+    quote = None
+    for i, c in enumerate(line):
+        if quote:
+            quote = None if c == quote else quote
+        elif c in "'\"":
+            quote = c
+        elif c in "|#":
+            return line[:i]
+        else:
+            assert c not in "&;<>()", f"quote the URL or value in: {line}"
+    return line
+
+
+@pytest.mark.parametrize("command, line", help_examples())
+def test_every_help_example_copy_pastes(command, line, monkeypatch):
+    words = shlex.split(shell_command(line))
+    assert words[0] == "portal-archive"
+    # As click reads it: the group's options, a command, then its own (paths need not exist
+    # on this machine: /srv/archive, page.html).
+    group = click.Context(cli, info_name="portal-archive")
+    _, rest, _ = cli.make_parser(group).parse_args(words[1:])  # --data DIR, then the command
+    assert rest[0] in COMMANDS
+    command = cli.get_command(group, rest[0])
+    for param in command.params:
+        if isinstance(param.type, click.Path):
+            monkeypatch.setattr(param.type, "exists", False)
+    command.make_context(rest[0], rest[1:], parent=group)
+
+
+def test_an_unquoted_url_query_in_an_example_is_caught():
+    with pytest.raises(AssertionError, match="quote the URL"):
+        shell_command("portal-archive show http://p.test/?a=1&b=2")
+    assert shell_command("portal-archive show 'http://p.test/?a=1&b=2' | less") == \
+        "portal-archive show 'http://p.test/?a=1&b=2' "
+
+
+@pytest.mark.parametrize("setting, expected", [
+    ("DOWNLOAD_DELAY=abc", "DOWNLOAD_DELAY=abc: expects a number (default: 1.0)"),
+    ("ROBOTSTXT_OBEY=maybe", "ROBOTSTXT_OBEY=maybe: expects true or false"),
+    ("DOWNLOADER_MIDDLEWARES=x", "DOWNLOADER_MIDDLEWARES=x: expects a JSON object"),
+    ("RECOVER_IA_RATE=fast", "RECOVER_IA_RATE=fast: expects a number"),
+])
+def test_a_setting_of_the_wrong_type_is_a_usage_error(setting, expected, tmp_path):
+    command = "recover" if setting.startswith("RECOVER") else "crawl"
+    result = CliRunner().invoke(cli, ["--data", str(tmp_path), command, "--portal", "aluoi-tth",
+                                      "-s", setting])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1].startswith(f"Error: Invalid value for -s: {expected}")
+    assert not (tmp_path / "warc").exists()
+
+
+def test_typed_settings_reach_the_crawl_as_values():
+    from crawler.runner import known_settings
+    from portal_archive.common import parse_settings
+
+    assert parse_settings(("DOWNLOAD_DELAY=0.5", "ROBOTSTXT_OBEY=False", "DEPTH_LIMIT=3",
+                           "USER_AGENT=123", "RETRY_HTTP_CODES=500,503"), known_settings()) \
+        == {"DOWNLOAD_DELAY": 0.5, "ROBOTSTXT_OBEY": False, "DEPTH_LIMIT": 3,
+            "USER_AGENT": "123", "RETRY_HTTP_CODES": "500,503"}
+
+
+def test_a_misspelt_setting_is_named_with_the_closest_one(capsys):
+    from crawler.runner import known_settings
+    from portal_archive.common import parse_settings
+
+    assert parse_settings(("DOWNLAOD_DELAY=2",), known_settings()) == {"DOWNLAOD_DELAY": 2}
+    assert capsys.readouterr().err == ("Warning: -s DOWNLAOD_DELAY: no such setting (did you "
+                                       "mean DOWNLOAD_DELAY?); passed on as given\n")

@@ -222,8 +222,10 @@ def test_parquet_without_pyarrow_says_how_to_install(crawled_archive, tmp_path, 
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pyarrow" else real(name, *a))
-    with pytest.raises(ExportError, match="pip install 'pyarrow'"):
+    with pytest.raises(ExportError, match="pip install 'pyarrow'") as refused:
         run_export(crawled_archive, tmp_path / "p", "parquet")
+    # A hint that works in a clone: the project is on no package index.
+    assert "pip install -e '.[export]'" in str(refused.value)
     assert not (tmp_path / "p").exists()
 
 

@@ -320,3 +320,30 @@ def test_an_sqlite_error_is_one_line_and_export_leaves_nothing(archive, monkeypa
     assert result.exit_code == 1 and result.output.startswith("Error: ")
     assert result.output.count("\n") == 1
     assert not out.exists()
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--portal", "p11", "Error: no portal 'p11' in this archive: did you mean 'p1'?"),
+    ("--portal", "zz", "Error: no portal 'zz' in this archive (it has p1, p2)"),
+    ("--province", "Quang Ninh", None),  # diacritics optional: a match, not an error
+    ("--province", "Quảng Nnh", "Error: no province 'Quảng Nnh' in this archive: did you mean "
+                                "'Quảng Ninh'?"),
+    ("--district", "Tien Yen", "Error: no district 'Tien Yen' in this archive: did you mean "
+                               "'Tiên Yên'?"),
+    ("--province", "Cà Mau", "Error: no province 'Cà Mau' in this archive (it has Hải Phòng, "
+                             "Quảng Ninh)"),
+])
+def test_an_unknown_portal_province_or_district_is_an_error_naming_close_ones(
+        archive, option, value, expected):
+    data, db = archive
+    add(db, 1, "Lễ hội đền")
+    result = run(data, "le hoi", option, value, ok=False)
+    if expected is None:
+        assert result.exit_code == 0
+        return
+    assert result.exit_code == 1
+    assert result.output == expected + "\n"
+    export = CliRunner().invoke(cli, ["--data", str(data), "export", option, value, "--format",
+                                      "jsonl", "--output", str(data / "out")])
+    assert export.exit_code == 1 and export.output == expected + "\n"
+    assert not (data / "out").exists()

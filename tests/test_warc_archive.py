@@ -261,6 +261,18 @@ def test_show_prints_the_article_its_json_and_the_page_as_served(crawled_archive
     assert missing.returncode == 1 and "No stored article" in missing.stderr
 
 
+def test_show_cleans_a_pasted_url_as_the_crawler_does(crawled_archive):
+    conn = sqlite3.connect(crawled_archive / "index.db")
+    url, title = conn.execute("select url, title from articles where url like '%?%' "
+                              "limit 1").fetchone()
+    conn.close()
+    scheme, rest = url.split("://", 1)
+    host, path = rest.split("/", 1)
+    pasted = f"{scheme}://{host.upper()}/{path}&utm_source=zalo&fbclid=x1#top"
+    assert title in run_cli("show", pasted, data=crawled_archive).stdout
+    assert "<html" in run_cli("show", pasted, "--raw", data=crawled_archive).stdout.lower()
+
+
 def test_reindex_and_repair_wait_for_no_running_crawl(archive_copy):
     from archive.lock import RunLock
 

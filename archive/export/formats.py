@@ -48,5 +48,6 @@ def writer_for(fmt: str) -> type[Writer]:
     if writer.requires and importlib.util.find_spec(writer.requires) is None:
         raise ExportError(
             f"--format {fmt} needs the {writer.requires} package: pip install "
-            f"'{writer.requires}' (or pip install 'portal-archive[export]')")
+            f"'{writer.requires}', or every export format at once with pip install -e "
+            "'.[export]' in the portal-archive clone")
     return writer

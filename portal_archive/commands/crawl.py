@@ -29,7 +29,13 @@ from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
-from crawler.runner import FIXTURE_SETTINGS, CrawlSummary, crawl, project_settings
+from crawler.runner import (
+    FIXTURE_SETTINGS,
+    CrawlSummary,
+    crawl,
+    known_settings,
+    project_settings,
+)
 from portal_archive.common import CONTEXT_SETTINGS, echo_json, parse_settings, print_table
 from portal_archive.demo.server import FixtureServer
 
@@ -203,7 +209,7 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         portal-archive crawl --url https://example.gov.vn/ --province "Hà Nội"
         portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
     """
-    overrides = parse_settings(settings)
+    overrides = parse_settings(settings, known_settings())
     if all_portals and (portal_ids or url):
         raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
     try:

@@ -11,7 +11,7 @@ import click
 
 from archive import clusters
 from archive.export import FORMATS, ExportError, count_records, export
-from archive.filters import Filters
+from archive.filters import FilterError, Filters
 from portal_archive.common import (
     CONTEXT_SETTINGS,
     QueryCommand,
@@ -57,6 +57,7 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
     db = open_existing_index(data_dir)
     try:
         with sqlite_errors(data_dir):
+            filters.check(db)
             if output.resolve() == data_dir.resolve() or data_dir.resolve().is_relative_to(
                     output.resolve()):
                 raise ExportError(f"--output {output} would hold the archive itself: "
@@ -70,7 +71,7 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
                         "Exporting", count_records(db, query, filters, dedup=dedup)))
                 summary = export(db, data_dir=data_dir, fmt=fmt, output=output, query=query,
                                  filters=filters, dedup=dedup, force=force, progress=progress)
-    except ExportError as e:
+    except (ExportError, FilterError) as e:
         raise click.ClickException(str(e)) from e
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
     dups = sheet["near_duplicates"]

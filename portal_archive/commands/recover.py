@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from archive.recover.sources import DEFAULTS as SOURCE_SETTINGS
 from portal_archive.common import CONTEXT_SETTINGS, parse_settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3
@@ -129,7 +130,7 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
     from archive.lock import LockedError
     from archive.recover import Recoverer
 
-    overrides = parse_settings(settings)
+    overrides = parse_settings(settings, SOURCE_SETTINGS)
     sources = _sources(source_names, cdx, replay, name, overrides)
     data: Path = ctx.obj["data"]
     portals = _portals(portal_ids, url, province, district, dead, registry, data)
@@ -224,7 +225,7 @@ def discover_command(province: str | None, domains: tuple[str, ...],
     from archive.recover.sources import COMMONCRAWL, DEFAULTS
     from crawler.registry import REGISTRY_FILE, RegistryError, load_registry
 
-    overrides = parse_settings(settings)
+    overrides = parse_settings(settings, SOURCE_SETTINGS)
     if not province and not domains:
         raise click.UsageError("give --province NAME or --domain DOMAIN")
     targets = [(d.lower().removeprefix("www."), province) for d in domains]

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from archive.filters import Filters
+from archive.filters import FilterError, Filters
 from archive.query import QueryError
 from archive.search import HIGHLIGHT, SORTS, count, search
 from portal_archive.common import (
@@ -61,13 +61,14 @@ def search_command(ctx: click.Context, query: tuple[str, ...], filters: Filters,
     db = open_existing_index(data)
     try:
         with sqlite_errors(data):
+            filters.check(db)
             if count_only:
                 n = count(db, " ".join(query), filters=filters, exact=exact)
                 click.echo(json.dumps({"count": n}) if fmt else n)
                 return
             hits = search(db, " ".join(query), filters=filters, sort=sort, limit=limit,
                           offset=offset, exact=exact)
-    except QueryError as e:
+    except (QueryError, FilterError) as e:
         raise click.ClickException(str(e)) from None
     if fmt:
         write_rows(map(_plain, hits), fmt, FIELDS)

@@ -16,6 +16,7 @@ from archive.reindex import rebuild
 from archive.verify import verify
 from archive.warcfiles import decoded_payload, read_record, warc_files
 from cleaners.decode import decode
+from crawler.urls import clean_url
 from portal_archive.common import (
     CONTEXT_SETTINGS,
     echo_json,
@@ -39,17 +40,20 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
 
     \b
     Example:
-        portal-archive show http://aluoi-tth.test/?gd=34&cn=28&tc=1628
+        portal-archive show "http://aluoi-tth.test/?gd=34&cn=28&tc=1628"
         portal-archive show 3f2a9c0d1e2b4a5f --json
         portal-archive show http://aluoi-tth.test/ --raw | less
     """
     data = ctx.obj["data"]
     db = open_existing_index(data)
-    article = article_by_key(db, key)
+    # A pasted URL is cleaned as the crawler cleans the URLs it archives (#fragment, utm_...,
+    # upper-case host), when it is not stored as typed.
+    keys = dict.fromkeys([key, clean_url(key)] if "://" in key else [key])
+    article = next(filter(None, (article_by_key(db, k) for k in keys)), None)
     if raw:
-        pointer = article or next(db.query(
+        pointer = article or next(filter(None, (next(db.query(
             "select * from captures where url = ? and record_type = 'response' "
-            "order by time desc limit 1", [key]), None)
+            "order by time desc limit 1", [k]), None) for k in keys)), None)
         if pointer is None:
             raise click.ClickException(f"nothing archived at {key}")
         record = read_record(data / "warc", pointer["warc_file"], pointer["warc_offset"],
