@@ -92,6 +92,18 @@ def update_signatures(db: sqlite_utils.Database) -> int:
     return signed
 
 
+def cluster_in_temp(db: sqlite_utils.Database) -> None:
+    """Keep clusters in a temporary copy of ``article_clusters`` for this connection: an
+    index opened read-only (archive.index.open_index_readonly) is clustered without being
+    written. SQLite finds a ``temp`` table before the one of the same name in the index."""
+    db.executescript("""
+        create temp table article_clusters (article_id text primary key, digest text,
+                                            signature blob, cluster text);
+        insert into temp.article_clusters select * from main.article_clusters;
+        create index temp.article_clusters_cluster on article_clusters (cluster);
+    """)
+
+
 def update_clusters(db: sqlite_utils.Database) -> dict[str, int]:
     """Bring every article's cluster id up to date. Cheap when nothing changed."""
     with db.conn:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sqlite3
 from collections.abc import Container, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -105,6 +107,29 @@ def open_index(path: Path | str) -> sqlite_utils.Database:
     db.enable_wal()
     db.execute("PRAGMA synchronous=NORMAL")  # WAL makes NORMAL crash-safe for committed data
     migrations.apply(db)
+    return db
+
+
+class OutdatedIndex(Exception):
+    """A read-only index written by an older version, which only a write can bring up to date."""
+
+
+def open_index_readonly(path: Path | str) -> sqlite_utils.Database:
+    """Open the index at ``path`` for reading only: nothing is created, migrated or written,
+    so a read-only copy, a snapshot or a user without write access can read it.
+
+    SQLite opens it with ``mode=ro``; where WAL cannot make its ``-shm`` file (a directory the
+    process cannot write, which has none), with ``immutable=1``, which reads the database
+    file alone: a committed crawl leaves no ``-wal`` behind it. Raises OutdatedIndex when the
+    index needs a migration, which reading alone cannot apply."""
+    path = Path(path)
+    writable = os.access(path.parent, os.W_OK)
+    mode = "mode=ro" if writable or Path(f"{path}-shm").exists() else "immutable=1"
+    db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True))
+    if migrations.pending(db):
+        db.close()
+        raise OutdatedIndex(f"{path} was written by an older portal-archive: open it once "
+                            "with write access (any command as its owner) to update it")
     return db
 
 

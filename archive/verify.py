@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from archive import index
 from archive.warc import OPEN_SUFFIX
 from archive.warcfiles import (
     TornMember,
@@ -46,7 +47,7 @@ def verify(data_dir: Path, *, repair: bool = False,
         _check_file(path, report, repair, progress)
     db_path = data_dir / "index.db"
     if db_path.exists():
-        _check_pointers(data_dir, report)
+        _check_pointers(data_dir, report, repair)
     return report
 
 
@@ -90,10 +91,10 @@ def _check_file(path: Path, report: Report, repair: bool,
         report.repairs.append(f"{path.name}: complete; renamed to {closed.name}")
 
 
-def _check_pointers(data_dir: Path, report: Report) -> None:
-    from archive.index import open_index
-
-    db = open_index(data_dir / "index.db")
+def _check_pointers(data_dir: Path, report: Report, repair: bool) -> None:
+    # Checking only reads: a read-only archive is verified as it is.
+    path = data_dir / "index.db"
+    db = index.open_index(path) if repair else index.open_index_readonly(path)
     warc_dir = data_dir / "warc"
     queries = (
         ("capture", "select record_id, warc_file, warc_offset, warc_length from captures"),

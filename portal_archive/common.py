@@ -8,6 +8,7 @@ import csv
 import difflib
 import functools
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -18,7 +19,7 @@ import click
 import sqlite_utils
 
 from archive.filters import FilterError, Filters, period
-from archive.index import open_index
+from archive.index import OutdatedIndex, open_index, open_index_readonly
 from archive.lock import LockedError, RunLock
 from archive.progress import Progress
 
@@ -173,24 +174,47 @@ def progress_bar(label: str, total: int) -> Iterator[Progress | None]:
         yield bar
 
 
-def open_existing_index(data_dir: Path) -> sqlite_utils.Database:
+def may_write(path: Path) -> bool:
+    """Whether this process may change ``path`` (and make files beside it, as SQLite does)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+
+
+def open_existing_index(data_dir: Path, *, write: bool = False) -> sqlite_utils.Database:
+    """The archive's index, which must exist: read-only unless ``write`` (a command that only
+    reads works on a read-only copy, a snapshot, or as a user without write access). An index
+    older than the code is brought up to date first when the user may write it."""
     path = data_dir / "index.db"
     if not path.exists():
         raise click.ClickException(
             f"no archive at {data_dir} (no index.db): run 'portal-archive crawl' first, "
             "or point --data / PORTAL_ARCHIVE_DATA at an archive"
         )
-    return open_index(path)
+    if write:
+        return open_index(path)
+    try:
+        return open_index_readonly(path)
+    except OutdatedIndex as e:
+        if not may_write(path):
+            raise click.ClickException(str(e)) from None
+    open_index(path).close()  # the migrations, once
+    return open_index_readonly(path)
 
 
 @contextlib.contextmanager
 def locked(data: Path) -> Iterator[None]:
     """The crawl's lock: rebuilding or repairing next to a running crawl would corrupt it."""
+    lock = RunLock(data)
     try:
-        with RunLock(data):
-            yield
+        lock.acquire()
     except LockedError as e:
         raise click.ClickException(f"{e}: try again when the crawl has finished") from None
+    except OSError as e:  # a read-only archive: this command writes to it
+        raise click.ClickException(f"{e.filename}: {e.strerror}: this command changes the "
+                                   "archive, which needs write access") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def parse_settings(values: tuple[str, ...], defaults: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from portal_archive.common import (
     QueryCommand,
     echo_json,
     filter_options,
+    may_write,
     open_existing_index,
     progress_bar,
     sqlite_errors,
@@ -54,7 +55,11 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
     """
     data_dir = ctx.obj["data"]
     query = " ".join(query) or None
-    db = open_existing_index(data_dir)
+    # Clusters are kept in the index when it may be written, else for this export only.
+    writable = may_write(data_dir / "index.db")
+    db = open_existing_index(data_dir, write=writable)
+    if not writable:
+        clusters.cluster_in_temp(db)
     try:
         with sqlite_errors(data_dir):
             filters.check(db)

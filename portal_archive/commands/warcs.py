@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
 from archive.cdxj import write_cdxj
-from archive.index import article_by_key
+from archive.index import OutdatedIndex, article_by_key
 from archive.reindex import rebuild
 from archive.verify import verify
 from archive.warcfiles import decoded_payload, read_record, warc_files
@@ -141,9 +142,12 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
     if not (data / "warc").is_dir():
         raise click.ClickException(f"no archive at {data} (no warc/ directory)")
     total = sum(p.stat().st_size for p in warc_files(data / "warc", include_open=True))
-    with locked(data) if repair else contextlib.nullcontext(), \
-            progress_bar("Verifying", total) as progress:
-        report = verify(data, repair=repair, progress=progress)
+    try:
+        with locked(data) if repair else contextlib.nullcontext(), \
+                progress_bar("Verifying", total) as progress:
+            report = verify(data, repair=repair, progress=progress)
+    except OutdatedIndex as e:
+        raise click.ClickException(str(e)) from None
     if as_json:
         echo_json(report.to_dict())
     else:
@@ -159,13 +163,17 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
 
 
 @click.command("cdxj", context_settings=CONTEXT_SETTINGS)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the index here instead of DATA/index.cdxj (an archive you may not "
+              "write to).")
 @click.pass_context
-def cdxj_command(ctx: click.Context) -> None:
+def cdxj_command(ctx: click.Context, output: Path | None) -> None:
     """Write DATA/index.cdxj, the CDXJ index replay tools such as pywb read.
 
     \b
     Example:
         portal-archive cdxj
+        portal-archive --data /mnt/snapshot cdxj --output /tmp/snapshot.cdxj
         # then replay with pywb: a config.yaml holding
         #   collections: {portals: {index_paths: DATA/index.cdxj, archive_paths: DATA/warc/}}
         wayback --bind 127.0.0.1 --port 8080     # http://127.0.0.1:8080/portals/URL
@@ -173,5 +181,8 @@ def cdxj_command(ctx: click.Context) -> None:
     data: Path = ctx.obj["data"]
     if not any((data / "warc").glob("*.warc.gz")):
         raise click.ClickException(f"no closed WARC files under {data / 'warc'}")
-    path, lines = write_cdxj(data)
+    target = output or data / "index.cdxj"
+    if not os.access(target.parent, os.W_OK):  # the index is written beside it, then renamed
+        raise click.ClickException(f"cannot write {target}: give --output FILE elsewhere")
+    path, lines = write_cdxj(data, target)
     click.echo(f"{path}: {lines:,} captures indexed", err=True)
