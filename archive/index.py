@@ -395,3 +395,44 @@ def m_cleaners_001_extractor(db: sqlite_utils.Database) -> None:
     """Which engine chose each article's text: cleaners, trafilatura, or both agreeing
     (``cleaners.Article.extractor``); null for articles stored before it was recorded."""
     db["articles"].add_column("extractor", str)
+
+
+# -- Interop (issue 15): full-text search for Datasette and sqlite-utils -----------------------
+TOOLS_FTS = "articles_fts"
+
+
+@migrations()
+def m_interop_001_articles_fts(db: sqlite_utils.Database) -> None:
+    """``articles_fts``: an FTS5 index of the articles' title, summary and text in the shape
+    Datasette and sqlite-utils look for (``content="articles"``), so that Datasette's
+    ``_search=`` and ``sqlite-utils search index.db articles`` work with no configuration.
+
+    Our own search reads ``search_fts`` (archive/search.py), which holds folded and exact
+    word forms FTS5's tokenizer cannot make and which those tools cannot query. This one is
+    tokenized by FTS5 itself (``unicode61 remove_diacritics 2``: case, tone and vowel marks
+    ignored, đ kept apart from d, as a tool's user types), with external content (the text
+    stays in ``articles``; the index itself is about half the text's size). Positions are
+    kept (``detail=full``): without them FTS5 refuses every phrase, and Datasette quotes a
+    hyphenated word (``Covid-19``, ``vắc-xin``) as one. Triggers keep it in step with
+    ``articles``, on the columns it holds only."""
+    columns = ("title", "summary", "text")
+    new = ", ".join(f"new.[{c}]" for c in columns)
+    old = ", ".join(f"old.[{c}]" for c in columns)
+    names = ", ".join(columns)
+    db.executescript(f"""
+        create virtual table {TOOLS_FTS} using fts5({names}, content="articles",
+            tokenize="unicode61 remove_diacritics 2");
+        insert into {TOOLS_FTS}({TOOLS_FTS}) values ('rebuild');
+        create trigger {TOOLS_FTS}_ai after insert on articles begin
+            insert into {TOOLS_FTS}(rowid, {names}) values (new.rowid, {new});
+        end;
+        create trigger {TOOLS_FTS}_ad after delete on articles begin
+            insert into {TOOLS_FTS}({TOOLS_FTS}, rowid, {names})
+                values ('delete', old.rowid, {old});
+        end;
+        create trigger {TOOLS_FTS}_au after update of {names} on articles begin
+            insert into {TOOLS_FTS}({TOOLS_FTS}, rowid, {names})
+                values ('delete', old.rowid, {old});
+            insert into {TOOLS_FTS}(rowid, {names}) values (new.rowid, {new});
+        end;
+    """)
