@@ -415,13 +415,29 @@ def m_interop_001_articles_fts(db: sqlite_utils.Database) -> None:
     kept (``detail=full``): without them FTS5 refuses every phrase, and Datasette quotes a
     hyphenated word (``Covid-19``, ``vắc-xin``) as one. Triggers keep it in step with
     ``articles``, on the columns it holds only."""
-    columns = ("title", "summary", "text")
-    new = ", ".join(f"new.[{c}]" for c in columns)
-    old = ", ".join(f"old.[{c}]" for c in columns)
-    names = ", ".join(columns)
+    db.execute(f"""create virtual table {TOOLS_FTS} using fts5({TOOLS_FTS_COLUMNS},
+                   content="articles", tokenize="unicode61 remove_diacritics 2")""")
+    tools_fts_in_step(db)
+
+
+TOOLS_FTS_COLUMNS = "title, summary, text"
+TOOLS_FTS_TRIGGERS = [f"{TOOLS_FTS}_{kind}" for kind in ("ai", "ad", "au")]
+
+
+def pause_tools_fts(db: sqlite_utils.Database) -> None:
+    """Stop keeping ``articles_fts`` in step, until ``tools_fts_in_step``."""
+    for name in TOOLS_FTS_TRIGGERS:
+        db.execute(f"drop trigger if exists {name}")
+
+
+def tools_fts_in_step(db: sqlite_utils.Database) -> None:
+    """Fill ``articles_fts`` from ``articles``, then keep it in step with triggers (a
+    reindex drops them while it stores every article, and calls this once at the end: one
+    pass over the text is faster than one insert per article)."""
+    names = TOOLS_FTS_COLUMNS
+    new = ", ".join(f"new.{c}" for c in names.split(", "))
+    old = ", ".join(f"old.{c}" for c in names.split(", "))
     db.executescript(f"""
-        create virtual table {TOOLS_FTS} using fts5({names}, content="articles",
-            tokenize="unicode61 remove_diacritics 2");
         insert into {TOOLS_FTS}({TOOLS_FTS}) values ('rebuild');
         create trigger {TOOLS_FTS}_ai after insert on articles begin
             insert into {TOOLS_FTS}(rowid, {names}) values (new.rowid, {new});

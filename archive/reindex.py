@@ -37,6 +37,7 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
     for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
         leftover.unlink(missing_ok=True)
     db = index.open_index(fresh)
+    index.pause_tools_fts(db)  # filled in one pass at the end
     counts = {"files": 0, "records": 0, "captures": 0, "articles": 0}
     try:
         if target.exists():
@@ -45,6 +46,7 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
             _read_file(db, path, counts, progress)
             counts["files"] += 1
         db.conn.commit()
+        index.tools_fts_in_step(db)
     finally:
         db.close()
     os.replace(fresh, target)
