@@ -4,9 +4,11 @@ none of the endless ones a CMS generates (calendars, pagination without end, fac
 Every link is cleaned first (crawler/urls.py). A link is then left out when it leaves the
 portal, is page furniture (images, scripts), is longer or has more query parameters than an
 editor would write, or is one URL too many of its shape (digits aside; calendar-like URLs get
-a much smaller allowance). Each URL left out is counted once, however often it is linked, under
-the reason the spider reports as ``discovery/skipped/<reason>``; a link that does not parse as a
-URL at all is refused as ``malformed_url``.
+a much smaller allowance). An article's documents may also come from the portal's other
+hosts and the ``document_hosts`` of its registry entry, over http(s) only. Each URL left out
+is counted once, however often it is linked, under the reason the spider reports as
+``discovery/skipped/<reason>``; a link that does not parse as a URL at all is refused as
+``malformed_url``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,17 @@ SKIPPED_EXTENSIONS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".svg", ".webp", 
                       ".swf", ".wmv"}
 # A date in a URL marks calendar pages, which go on forever.
 DATE_IN_URL = re.compile(r"(19|20)\d\d[-/_.]?(0[1-9]|1[0-2])[-/_.]?(0[1-9]|[12]\d|3[01])")
+
+
+def document_refusal(portal: Portal, url: str) -> str | None:
+    """Why a document outside the portal's pages is not fetched: it must be served over
+    http(s) by one of the portal's hosts or of the ``document_hosts`` its entry allows."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "unsupported_scheme"
+    if parts.hostname not in portal.hosts | set(portal.document_hosts):
+        return "off_site_document"
+    return None
 
 
 def url_shape(url: str) -> str:
@@ -116,6 +129,11 @@ class LinkPolicy:
                 self.portal.in_scope(url) or (attachment and ext in DOCUMENT_EXTENSIONS)):
             self.seen_links[raw] = None
             return None, None
+        if not self.portal.in_scope(url):  # a document the article links to, elsewhere
+            reason = document_refusal(self.portal, url)
+            if reason:
+                self.seen_links[raw] = None
+                return None, self.skip(reason, raw)
         self.seen_links[raw] = url
         self.parameter_order.see(url)
         if raw != url:

@@ -5,7 +5,10 @@ A portal needs only an id and a base URL; everything else helps but is optional.
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import json
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,6 +16,11 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 REGISTRY_FILE = Path(__file__).with_name("portals.toml")
+# A portal id names files and folders (DATA/jobs/<id>/, WARC file names): letters, digits and
+# `.`, `_`, `:`, `-`, beginning and ending with a letter or digit, so never `.`, `..` or a path.
+PORTAL_ID = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:-]{0,62}[A-Za-z0-9])?")
+MAX_ID_LENGTH = 64
+HOST_LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 
 
 STATUSES = ("live", "dead")
@@ -32,11 +40,19 @@ class Portal:
     family: str | None = None
     start_urls: list[str] = field(default_factory=list)
     settings: dict[str, Any] = field(default_factory=dict)
+    # Other hosts the portal's documents (PDF, DOC...) may be fetched from: some provinces
+    # serve every unit's documents from one shared host. Nothing else is fetched from them.
+    document_hosts: list[str] = field(default_factory=list)
     enabled: bool = True
     checked: bool = False  # verified against the live site
     status: str = "live"  # "dead": gone from the web, recoverable from web archives only
 
     def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not PORTAL_ID.fullmatch(self.id):
+            raise RegistryError(
+                f"portal id {str(self.id)[:80]!r} is not a safe name: 1 to {MAX_ID_LENGTH} "
+                "letters, digits, '.', '_', ':' or '-', beginning and ending with a letter or "
+                "digit")
         if self.status not in STATUSES:
             raise RegistryError(f"portal {self.id!r}: status {self.status!r} is not one of "
                                 f"{', '.join(STATUSES)}")
@@ -46,23 +62,45 @@ class Portal:
                 f"portal {self.id!r}: base_url {self.base_url!r} is not an http(s) URL"
             )
         self.start_urls = [urljoin(self.base_url, u) for u in self.start_urls] or [self.base_url]
+        self.document_hosts = [h.strip().lower() for h in self.document_hosts if h.strip()]
 
     @classmethod
     def from_url(cls, url: str, *, province: str | None = None,
                  district: str | None = None) -> Portal:
-        """An ad-hoc portal from its base URL; its id is the URL's host (and port, if named)."""
+        """An ad-hoc portal from its base URL; its id is the URL's host (and port, if named),
+        shortened with a hash of the whole when longer than a portal id may be."""
         parts = urlsplit(url.strip())
         try:
             port = parts.port
         except ValueError as e:
             raise RegistryError(f"{url!r} is not an http(s) URL: {e}") from e
-        host = parts.hostname or "portal"
-        return cls(id=f"{host}:{port}" if port else host, base_url=url.strip(),
-                   province=province, district=district)
+        host = parts.hostname or ""
+        if parts.scheme not in ("http", "https") or not host:
+            raise RegistryError(f"{url!r} is not an http(s) URL")
+        if not valid_host(host):
+            raise RegistryError(f"{url!r}: {host!r} is not a host name")
+        name = f"{host}:{port}" if port else host
+        if len(name) > MAX_ID_LENGTH:
+            digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+            name = f"{name[:MAX_ID_LENGTH - 11].rstrip('.-_:')}-{digest}"
+        return cls(id=name, base_url=url.strip(), province=province, district=district)
 
     @property
     def host(self) -> str:
         return urlsplit(self.base_url).hostname or ""
+
+    @property
+    def named_hosts(self) -> set[str]:
+        """The hosts of the base URL and the start URLs."""
+        return {urlsplit(u).hostname or "" for u in (self.base_url, *self.start_urls)} - {""}
+
+    @property
+    def hosts(self) -> set[str]:
+        """The hosts the portal's own pages are served from: the named ones, each with and
+        without ``www.`` (a home page often redirects between the two)."""
+        names = self.named_hosts
+        return names | {f"www.{h}" for h in names if not h.startswith("www.") and
+                        not is_ip(h)} | {h.removeprefix("www.") for h in names}
 
     @property
     def scope(self) -> str:
@@ -83,6 +121,22 @@ class Portal:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def valid_host(host: str) -> bool:
+    """A host name of dot-separated labels (at most 253 characters), or an IP address."""
+    if is_ip(host):
+        return True
+    labels = host.rstrip(".").split(".")
+    return len(host) <= 253 and all(HOST_LABEL.fullmatch(label) for label in labels)
 
 
 def load_registry(path: Path | None = None) -> dict[str, Portal]:
@@ -128,6 +182,7 @@ def load_fixture_portals(root: Path) -> dict[str, Portal]:
             district=manifest.get("district"),
             family=manifest.get("family_name"),
             start_urls=manifest.get("start_urls") or [],
+            document_hosts=manifest.get("document_hosts") or [],
             checked=True,
         )
     return portals

@@ -40,6 +40,7 @@ class CrawlSummary:
     failed: int  # requests given up (errors, timeouts, 4xx/5xx after retries)
     skipped: dict[str, int]  # URLs not requested, by reason (discovery/skipped/<reason>)
     bad_input: dict[str, int]  # pages answered badly, by reason (bad_input/<reason>)
+    refused: dict[str, int]  # requests out of scope, by reason (refused/<reason>)
     warc_bytes: int
     seconds: float
     finish_reason: str
@@ -91,6 +92,7 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
             failed=failed_requests(stats),
             skipped=counts_under(stats, "discovery/skipped/"),
             bad_input=counts_under(stats, "bad_input/"),
+            refused=counts_under(stats, "refused/"),
             warc_bytes=stats.get("archive/warc_bytes", 0),
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),

@@ -53,12 +53,29 @@ PORTAL_PROXY = None
 # An interrupted crawl (Ctrl-C, SIGTERM) keeps its queue in DATA/jobs/<portal>/ and the next run
 # of the portal resumes it (crawler/resume.py). A JOBDIR set by hand is left to its owner.
 PORTAL_RESUME = True
+# Scrapy's per-host queues of a job directory, in folders a long host name fits in.
+SCHEDULER_PRIORITY_QUEUE = "crawler.queues.ShortPathPriorityQueue"
 # Pages are parsed and their articles extracted in a second process, so that a crawl uses two
 # cores (crawler/reading.py); False keeps it all in the crawl's process.
 PORTAL_READING_PROCESS = True
 
+# -- Scope: what a crawl may fetch (crawler/middlewares/scope.py, crawler/resolver.py) ---------
+# Only http(s), only the portal's hosts (and its registry entry's `document_hosts` for
+# documents), never a private, loopback or link-local address but the portal's own.
+PORTAL_ALLOW_PRIVATE_ADDRESSES = False  # True: any address (a crawl of an intranet)
+TWISTED_DNS_RESOLVER = "crawler.resolver.PublicAddressResolver"
+# No download handler for file:, ftp:, s3: or data: URLs: a portal's link must never read the
+# crawl machine's own files or leave through another protocol.
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# Cookies off: every capture stands alone, a Set-Cookie flood is never sent back on every
+# request, and Scrapy's cookie handling, on its first cookie, would fetch the Public Suffix
+# List from the internet. A portal that needs them: `settings = {COOKIES_ENABLED = true}`.
+COOKIES_ENABLED = False
+
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # First of all, before robots.txt is asked for: every request, redirects included.
+    "crawler.middlewares.scope.ScopeMiddleware": 40,
     "crawler.middlewares.crawldelay.CrawlDelayMiddleware": 110,
     # Above the retry middleware (550): makes its resends wait (Retry-After, backoff).
     "crawler.middlewares.backoff.BackoffMiddleware": 560,

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
 logger = logging.getLogger(__name__)
@@ -89,4 +90,6 @@ class BackoffMiddleware:
 
     def process_exception(self, request: Request, exception: Exception,
                           spider: object = None) -> None:
+        if isinstance(exception, IgnoreRequest):  # refused here (robots.txt, scope): not sick
+            return
         self.back_off(request, None, type(exception).__name__)

@@ -23,8 +23,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
+from crawler import resolver
 from crawler.stats import failure_reason
 
 logger = logging.getLogger(__name__)
@@ -58,7 +60,17 @@ class BadResponseMiddleware(_Counting):
                          spider: object = None) -> Response:
         status, body = response.status, response.body
         if 300 <= status < 400 and b"Location" in response.headers:
-            target = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+            try:
+                target = urljoin(request.url, response.headers[b"Location"].decode("latin-1"))
+            except ValueError:  # Location: http://[domain]/
+                self.count("malformed_redirect", request.url)
+                raise IgnoreRequest(f"malformed redirect at {request.url}") from None
+            if not target.lower().startswith(("http://", "https://")) and \
+                    not request.meta.get("handle_httpstatus_all"):
+                # Scrapy would drop it quietly; a portal pointing at file: or ftp: is named.
+                self.crawler.stats.inc_value("refused/scheme")
+                logger.warning("refused (scheme): %s (redirect from %s)", target[:300], request.url)
+                raise IgnoreRequest(f"redirect to {target[:300]}")
             if target in [*request.meta.get("redirect_urls", []), request.url]:
                 self.count("redirect_loop", request.url)
                 raise IgnoreRequest(f"redirect loop at {request.url}")
@@ -110,5 +122,11 @@ class BadDownloadMiddleware(_Counting):
         if isinstance(exception, IgnoreRequest):
             return None
         reason = failure_reason(type(exception).__name__)
-        self.count(reason, request.url)
+        if reason == "dns" and urlparse_cached(request).hostname in resolver.refused:
+            # Resolved to a private address: refused, not broken (crawler/resolver.py).
+            self.crawler.stats.inc_value("refused/private_address")
+            logger.warning("refused (private_address): %s", request.url[:300])
+        else:
+            self.count(reason, request.url)
+            logger.debug("%s: %s: %s", request.url[:300], type(exception).__name__, exception)
         raise IgnoreRequest(f"{reason}: {exception}")

@@ -125,7 +125,8 @@ class PortalSpider(scrapy.Spider):
             return None
         if extension(url) in DOCUMENT_EXTENSIONS:
             return scrapy.Request(url, callback=self.parse_document,
-                                  meta={"download_maxsize": self.attachment_max_size})
+                                  meta={"download_maxsize": self.attachment_max_size,
+                                        "portal_document": True})
         return scrapy.Request(url, callback=self.parse, headers=headers,
                               meta={"handle_httpstatus_list": [304]} if headers else {})
 

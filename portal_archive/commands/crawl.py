@@ -173,9 +173,14 @@ def run_crawl(portals: list[Portal], data_dir: Path, overrides: dict[str, Any],
 
 
 def print_summaries(summaries: list[CrawlSummary]) -> None:
-    print_table(["portal", "pages", "articles", "new", "WARC bytes", "seconds"],
-                ([s.portal, s.pages, s.articles, s.new, f"{s.warc_bytes:,}", f"{s.seconds:.1f}"]
-                 for s in summaries), right=range(1, 6))
+    print_table(["portal", "pages", "articles", "new", "refused", "WARC bytes", "seconds"],
+                ([s.portal, s.pages, s.articles, s.new, sum(s.refused.values()),
+                  f"{s.warc_bytes:,}", f"{s.seconds:.1f}"] for s in summaries),
+                right=range(1, 7))
+    for s in summaries:
+        if s.refused:
+            reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(s.refused.items()))
+            click.echo(f"{s.portal}: requests refused as out of scope: {reasons}")
 
 
 @click.command("crawl", context_settings=CONTEXT_SETTINGS)

@@ -234,7 +234,8 @@ class PortalHandler(BaseHTTPRequestHandler):
         reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else ""
         self.send_response_only(status, reason)
         for name, value in headers.items():
-            self.send_header(name, value)
+            for one in value if isinstance(value, list) else [value]:  # Set-Cookie, repeated
+                self.send_header(name, one)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Date", self.date_time_string())
         self.end_headers()

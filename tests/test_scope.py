@@ -1,0 +1,252 @@
+"""A hostile portal (tests/fixtures/hostile): the crawl fetches only the portal's hosts over
+http(s), never a private address, never a local file, and loses nothing the portal serves."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import sqlite3
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from scrapy import Request
+from scrapy.exceptions import IgnoreRequest
+from twisted.internet.error import DNSLookupError
+from warcio.archiveiterator import ArchiveIterator
+
+from crawler import resolver
+from crawler.middlewares.scope import ScopeMiddleware
+from crawler.registry import Portal
+from portal_archive.demo.server import FixtureServer
+from tests.conftest import gold_records, run_cli
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+GOLD = gold_records(HOSTILE)
+MANIFEST = json.loads((HOSTILE / "sites/hostile/manifest.json").read_text(encoding="utf-8"))
+PORTAL_HOSTS = {"hostile.test"}
+DOCUMENT_HOSTS = set(MANIFEST["document_hosts"])
+SETTINGS = ["-s", "RETRY_TIMES=1", "-s", "LOG_LEVEL=WARNING"]
+REFUSED = re.compile(r"refused \((\w+)\): (\S+)")
+
+
+def requests_served(log: Path) -> list[tuple[str, str]]:
+    """(host, path) of every request the fixture server was sent."""
+    return [tuple(line.split(" ", 2)[1:]) for line in log.read_text().splitlines()]
+
+
+def warc_records(data: Path) -> list:
+    records = []
+    for path in sorted((data / "warc").glob("*.warc.gz")):
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                record.body = record.content_stream().read()
+                records.append(record)
+    return records
+
+
+@pytest.fixture(scope="module")
+def hostile_crawl(tmp_path_factory):
+    data = tmp_path_factory.mktemp("hostile")
+    log = data.parent / f"{data.name}-requests.log"
+    result = run_cli("crawl", "--fixtures", str(HOSTILE), "--json", *SETTINGS, data=data,
+                     check=False, env={"PORTAL_ARCHIVE_FIXTURE_LOG": str(log)})
+    [summary] = json.loads(result.stdout)
+    crawl_log = "".join(p.read_text() for p in (data / "logs").glob("*.log"))
+    return data, summary, requests_served(log), crawl_log, result
+
+
+def test_nothing_is_fetched_outside_the_portal(hostile_crawl):
+    data, _, served, _, result = hostile_crawl
+    allowed_documents = {urlsplit(u).path for g in GOLD for u in g["attachments_archived"]
+                         if urlsplit(u).hostname in DOCUMENT_HOSTS}
+    assert served, "the crawl asked for nothing"
+    for host, path in served:
+        assert host in PORTAL_HOSTS | DOCUMENT_HOSTS, (host, path)
+        if host in DOCUMENT_HOSTS:
+            assert path in allowed_documents | {"/robots.txt"}, path
+    assert not any("admin" in path or "meta-data" in path for _, path in served)
+    # Nothing of the crawl machine's own disk, nothing over another protocol.
+    uris = {r.rec_headers.get_header("WARC-Target-URI") for r in warc_records(data)
+            if r.rec_type in ("request", "response", "revisit")}
+    assert all(urlsplit(u).hostname in PORTAL_HOSTS | DOCUMENT_HOSTS for u in uris), uris
+    assert all(u.startswith("http://") for u in uris), uris
+    assert "Traceback" not in result.stderr
+    assert run_cli("verify", data=data).returncode == 0
+
+
+def test_every_refusal_is_named_and_counted_in_the_summary(hostile_crawl):
+    _, summary, _, crawl_log, _ = hostile_crawl
+    refused = {(reason, url) for reason, url in REFUSED.findall(crawl_log)}
+    # Every redirect the portal answers with leaves the portal (or its protocols), and so do
+    # the refresh of its refresh page and a document link on another port of a document host.
+    targets = {urljoin("http://hostile.test" + path, e["redirect_to"])
+               for path, e in MANIFEST["urls"].items() if e.get("redirect_to")}
+    refresh = re.search(r"url=([^'\"]+)", (HOSTILE / "sites/hostile/files/refresh.html")
+                        .read_text()).group(1)
+    other_port = [u for g in GOLD for u in g["attachments_refused"]
+                  if urlsplit(u).hostname in DOCUMENT_HOSTS]
+    assert {url for _, url in refused} >= targets | {refresh, *other_port}
+    assert summary["refused"] == {reason: sum(1 for r, _ in refused if r == reason)
+                                  for reason in {r for r, _ in refused}}
+    private = {url for reason, url in refused if reason == "private_address"}
+    assert {u for u in targets | {refresh} if (urlsplit(u).hostname or "x")[0].isdigit()} <= private
+
+
+def test_bad_links_cost_nothing_else(hostile_crawl):
+    data, summary, _, _, _ = hostile_crawl
+    conn = sqlite3.connect(data / "index.db")
+    stored = dict(conn.execute("select url, title from articles"))
+    conn.close()
+    # The malformed link is first on the home page: the links after it are all followed.
+    assert stored == {g["url"]: g["title"] for g in GOLD}
+    assert summary["skipped"]["malformed_url"] == 1
+    refused_documents = [u for g in GOLD for u in g["attachments_refused"]
+                         if urlsplit(u).hostname not in DOCUMENT_HOSTS]
+    assert (summary["skipped"].get("unsupported_scheme", 0)
+            + summary["skipped"].get("off_site_document", 0)) == len(refused_documents)
+
+
+def test_documents_come_from_the_portal_and_its_document_hosts(hostile_crawl):
+    data, *_ = hostile_crawl
+    conn = sqlite3.connect(data / "index.db")
+    captured = {url for (url,) in conn.execute(
+        "select url from captures where status between 200 and 299")}
+    conn.close()
+    flaky = [p for p, e in MANIFEST["urls"].items() if e["fail_first_n"] > 1]
+    wanted = {u for g in GOLD for u in g["attachments_archived"]
+              if urlsplit(u).path not in flaky}
+    assert wanted <= captured
+    assert not {u for g in GOLD for u in g["attachments_refused"]} & captured
+
+
+def test_cookies_a_portal_floods_are_not_sent_back(hostile_crawl):
+    data, *_ = hostile_crawl
+    records = warc_records(data)
+    flooded = [r for r in records if r.rec_type == "response" and
+               r.http_headers.get_header("Set-Cookie")]
+    assert flooded, "the fixture sets cookies"
+    assert not [r for r in records if r.rec_type == "request" and
+                r.http_headers.get_header("Cookie")]
+
+
+# -- without a proxy: the crawl connects itself ------------------------------------------------
+
+def write_site(root: Path, urls: dict[str, dict]) -> None:
+    site = root / "sites" / "loopback"
+    (site / "files").mkdir(parents=True, exist_ok=True)
+    (site / "files" / "404.html").write_text("<html><body>404</body></html>")
+    (site / "files" / "home.html").write_text(
+        "<html><head><title>Loopback</title></head><body><a href='/go'>go</a> "
+        "<a href='/go-name'>name</a></body></html>")
+    manifest = {"portal_id": "loopback", "base_url": "http://127.0.0.1",
+                "not_found_file": "files/404.html", "urls": urls}
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    (root / "index.json").write_text(json.dumps({"portals": [
+        {"portal_id": "loopback", "base_url": "http://127.0.0.1",
+         "manifest": "sites/loopback/manifest.json"}]}))
+
+
+def test_a_loopback_portal_is_crawled_but_not_its_neighbours(tmp_path, monkeypatch):
+    # Another service on the same machine, which a redirect points at: it must see nothing.
+    neighbour = socket.socket()
+    neighbour.bind(("127.0.0.1", 0))
+    neighbour.listen(8)
+    neighbour.setblocking(False)
+    port = neighbour.getsockname()[1]
+    page = {"status": 200, "content_type": "text/html", "charset": "utf-8", "headers": {},
+            "redirect_to": None, "fail_first_n": 0}
+    write_site(tmp_path / "site", {
+        "/": {**page, "file": "files/home.html"},
+        "/go": {**page, "file": None, "status": 302,
+                "redirect_to": f"http://127.0.0.1:{port}/admin"},
+        "/go-name": {**page, "file": None, "status": 302,
+                     "redirect_to": f"http://localhost:{port}/admin"},
+    })
+    log = tmp_path / "requests.log"
+    monkeypatch.setenv("PORTAL_ARCHIVE_FIXTURE_LOG", str(log))
+    with FixtureServer(tmp_path / "site") as server:
+        result = run_cli("crawl", "--url", server.url + "/", "--json", "-s", "LOG_LEVEL=WARNING",
+                         "-s", "DOWNLOAD_DELAY=0", data=tmp_path / "data", check=False)
+    with pytest.raises(BlockingIOError):
+        neighbour.accept()  # no connection ever reached it
+    neighbour.close()
+    [summary] = json.loads(result.stdout)
+    assert {path for _, path in requests_served(log)} >= {"/", "/go", "/go-name"}
+    assert summary["refused"] == {"off_site": 2}  # another port; a name not the portal's
+
+
+# -- the parts -----------------------------------------------------------------------------
+
+class Stats:
+    def __init__(self) -> None:
+        self.values: dict[str, int] = {}
+
+    def inc_value(self, key: str) -> None:
+        self.values[key] = self.values.get(key, 0) + 1
+
+
+def middleware(portal: Portal) -> ScopeMiddleware:
+    class FakeCrawler:
+        stats = Stats()
+    return ScopeMiddleware(FakeCrawler(), portal, allow_private=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("url, reason", [
+    ("http://a.test/x.html", None),
+    ("https://a.test/x.html", None),  # http and https both, on their default ports
+    ("http://www.a.test/", None),
+    ("http://a.test:8080/admin", "off_site"),
+    ("http://b.test/", "off_site"),
+    ("ftp://a.test/x.pdf", "scheme"),
+    ("file:///etc/passwd", "scheme"),
+    ("data:text/html,hello", "scheme"),
+    ("http://docs.b.test/vb/1.pdf", None),
+    ("http://docs.b.test/admin", "off_site"),
+    ("http://docs.b.test:8443/vb/1.pdf", "off_site"),
+    ("http://169.254.169.254/latest/meta-data/", "private_address"),
+    ("http://[::ffff:127.0.0.1]/", "private_address"),
+    ("http://10.0.0.1/x.pdf", "private_address"),
+])
+def test_scope_of_a_request(url, reason):
+    portal = Portal(id="a", base_url="http://a.test/", document_hosts=["docs.b.test"])
+    mw = middleware(portal)
+    if reason is None:
+        assert mw.process_request(Request(url)) is None
+    else:
+        with pytest.raises(IgnoreRequest):
+            mw.process_request(Request(url))
+        assert mw.crawler.stats.values == {f"refused/{reason}": 1}
+
+
+def test_a_portal_on_a_private_address_is_crawled_on_its_own_port_only():
+    mw = middleware(Portal.from_url("http://127.0.0.1:8000/"))
+    assert mw.process_request(Request("http://127.0.0.1:8000/tin/1.html")) is None
+    with pytest.raises(IgnoreRequest):
+        mw.process_request(Request("http://127.0.0.1:8001/admin"))
+
+
+def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
+    monkeypatch.setattr(resolver, "trusted", {"portal.test"})
+    monkeypatch.setattr(resolver, "refused", {})
+    check = resolver.PublicAddressResolver._check
+    assert check("8.8.8.8", "docs.test") == "8.8.8.8"
+    assert check("127.0.0.1", "portal.test") == "127.0.0.1"  # the portal itself is one
+    for address in ("169.254.169.254", "127.0.0.1", "10.1.2.3", "192.168.0.1", "203.0.113.9",
+                    "0.0.0.0"):
+        with pytest.raises(DNSLookupError):
+            check(address, "docs.test")
+    assert resolver.refused == {"docs.test": "0.0.0.0"}
+    # The crawl then names it: the retry of the request is refused, and counted.
+    mw = middleware(Portal(id="a", base_url="http://a.test/", document_hosts=["docs.test"]))
+    with pytest.raises(IgnoreRequest):
+        mw.process_request(Request("http://docs.test/vb/1.pdf"))
+    assert mw.crawler.stats.values == {"refused/private_address": 1}
+
+
+def test_the_resolver_is_the_crawls():
+    from crawler import settings
+
+    assert settings.TWISTED_DNS_RESOLVER == "crawler.resolver.PublicAddressResolver"
+    assert {settings.DOWNLOAD_HANDLERS[s] for s in ("file", "ftp", "s3", "data")} == {None}
