@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import index
+from archive.paths import remove_file
 from archive.warc import NOT_MODIFIED_PROFILE
 from archive.warcfiles import iter_members, parse_record, warc_files
 
@@ -35,7 +36,7 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
     target = data_dir / "index.db"
     fresh = data_dir / "index.db.reindex"
     for leftover in (fresh, Path(f"{fresh}-wal"), Path(f"{fresh}-shm")):
-        leftover.unlink(missing_ok=True)
+        remove_file(data_dir, leftover)
     db = index.open_index(fresh)
     index.pause_tools_fts(db)  # filled in one pass at the end
     counts = {"files": 0, "records": 0, "captures": 0, "articles": 0}
@@ -51,8 +52,8 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
         db.close()
     os.replace(fresh, target)
     for suffix in ("-wal", "-shm"):
-        Path(f"{target}{suffix}").unlink(missing_ok=True)
-        Path(f"{fresh}{suffix}").unlink(missing_ok=True)
+        remove_file(data_dir, f"{target}{suffix}")
+        remove_file(data_dir, f"{fresh}{suffix}")
     return counts
 
 

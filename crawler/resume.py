@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from scrapy.settings import Settings
+
+from archive.paths import remove_file, remove_tree
 
 logger = logging.getLogger(__name__)
 
@@ -33,24 +34,26 @@ def keep_job(settings: Settings, portal_id: str) -> Keeper | None:
     settings freeze."""
     if not settings.getbool("PORTAL_RESUME") or settings.get("JOBDIR"):
         return None
-    path = Path(settings["ARCHIVE_DATA_DIR"]) / "jobs" / portal_id
+    jobs = Path(settings["ARCHIVE_DATA_DIR"]) / "jobs"
+    path = jobs / portal_id
     mark = path / MARK
     if mark.exists():
         stopped = json.loads(mark.read_text(encoding="utf-8"))
         logger.info("resuming the crawl of %s interrupted at %s", portal_id, stopped["stopped"])
-        mark.unlink()  # if this run is killed in turn, its queue is not to be trusted
+        remove_file(path, mark)  # if this run is killed in turn, its queue is not trusted
     elif path.exists():
         logger.warning("discarding the queue of a crawl of %s that did not stop cleanly",
                        portal_id)
-        shutil.rmtree(path)
+        remove_tree(jobs, path)
     settings.set("JOBDIR", str(path), priority="spider")
-    return Keeper(path)
+    return Keeper(jobs, path)
 
 
 class Keeper:
     """Keeps the job directory of a crawl interrupted cleanly, removes it otherwise."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, jobs: Path, path: Path) -> None:
+        self.jobs = jobs
         self.path = path
 
     def finish(self, reason: str) -> None:
@@ -60,4 +63,4 @@ class Keeper:
             stopped = datetime.now(UTC).isoformat(timespec="seconds")
             (self.path / MARK).write_text(json.dumps({"stopped": stopped}), encoding="utf-8")
         else:
-            shutil.rmtree(self.path, ignore_errors=True)
+            remove_tree(self.jobs, self.path)

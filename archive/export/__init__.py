@@ -9,7 +9,6 @@ error an export reports: imports nothing of the package), one module per writer,
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from archive.export.datasheet import Summary, write_datasheet
 from archive.export.formats import FORMATS, writer_for
 from archive.export.records import FIELDS, ExportError, record
 from archive.filters import Filters
+from archive.paths import remove_tree
 from archive.query import QueryError, parse_query
 from archive.search import MATCHES
 
@@ -101,7 +101,7 @@ def prepare_output(output: Path, *, force: bool) -> None:
             if not (output / "datasheet.json").exists():
                 raise ExportError(f"{output} holds files that are not an export (no "
                                   "datasheet.json): --force only replaces a previous export")
-            shutil.rmtree(output)
+            remove_tree(output.parent, output)
     output.mkdir(parents=True, exist_ok=True)
 
 

@@ -13,7 +13,6 @@ import contextlib
 import gc
 import io
 import json
-import shutil
 import warnings
 from collections import defaultdict
 from pathlib import Path
@@ -23,6 +22,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.export.records import ExportError
 from archive.export.tabular import JsonlWriter
+from archive.paths import remove_tree
 from archive.warcfiles import warc_files
 
 WORK_DIR = ".wacz-build"  # inside the output, removed once the package is written
@@ -59,7 +59,7 @@ class WaczWriter:
                                     "title": "Exported articles"}) + "\n")
             self._copy_records(warc, pages)
         _create_wacz(self.output / self.name, warc_path, pages_path)
-        shutil.rmtree(work)
+        remove_tree(self.output, work)
         return [self.name, *files]
 
     def _copy_records(self, warc: io.BufferedWriter, pages: io.TextIOBase) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
 
+from archive.paths import remove_tree
 from archive.search import search
 from crawler.registry import load_fixture_portals
 from portal_archive.commands.crawl import print_summaries, run_crawl
@@ -39,7 +39,7 @@ def demo_command(output: Path, query: str) -> None:
             raise click.ClickException(
                 f"{output} exists and was not made by the demo: choose another --output"
             )
-        shutil.rmtree(output)
+        remove_tree(output.parent, output)
     output.mkdir(parents=True)
     (output / DEMO_MARKER).touch()
     portals = list(load_fixture_portals(FIXTURES).values())
