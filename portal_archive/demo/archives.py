@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from archive.paths import remove_tree
 from archive.warcfiles import iter_members, parse_record
 
 CRAWL = "CC-MAIN-TEST-01"
@@ -218,7 +219,7 @@ class Wayback:
             raise RuntimeError(f"pywb is not installed at {wayback}: run `make test`")
         self.workdir.mkdir(parents=True, exist_ok=True)
         data = self.workdir / "collection"
-        shutil.rmtree(data, ignore_errors=True)
+        remove_tree(self.workdir, data)
         shutil.copytree(self.warc_dir, data / "warc")
         cdxj, _ = write_cdxj(data)
         (self.workdir / "config.yaml").write_text(
