@@ -20,6 +20,7 @@ from scrapy.http import Response, TextResponse
 
 from archive import runs
 from cleaners import HostTemplate
+from crawler.middlewares.scope import request_refused
 from crawler.stats import errors_by_kind
 
 MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them
@@ -32,6 +33,7 @@ class RunRecorder:
         self.full = crawler.settings.getbool("OPS_FULL_CRAWL")
         self.home: dict[str, Any] = {}
         crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.request_refused, signal=request_refused)
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
@@ -44,6 +46,17 @@ class RunRecorder:
             # Another host's page (a redirect) is the liveness alarm's business, not drift's.
             self.home["template_match"] = template_match(getattr(spider, "template", None),
                                                          response)
+
+    def request_refused(self, request: Request, reason: str) -> None:
+        """The home page redirected out of the crawl's scope: the portal answered, with a
+        redirect the crawl does not follow (the liveness alarm names the host it points to)."""
+        redirects = request.meta.get("redirect_urls") or []
+        spider = self.crawler.spider
+        if self.home or not redirects or redirects[0] not in getattr(spider, "start_urls", ()):
+            return
+        status = (request.meta.get("redirect_reasons") or [None])[-1]
+        self.home = {"home_status": status if isinstance(status, int) else 200,
+                     "home_url": request.url, "home_sample": "{}", "template_match": None}
 
     def record(self, db: sqlite_utils.Database, run_id: int) -> None:
         """Write what the crawl met into its run row."""

@@ -32,6 +32,9 @@ from crawler.registry import Portal
 logger = logging.getLogger(__name__)
 
 SCHEMES = ("http", "https")
+# Sent for every request refused, with ``request`` and ``reason``: a home page redirecting
+# to another host is how a portal says it moved (crawler/extensions/recorder.py).
+request_refused = object()
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -96,4 +99,5 @@ class ScopeMiddleware:
             return
         self.crawler.stats.inc_value(f"refused/{reason}")
         logger.warning("refused (%s): %s", reason, request.url[:300])
+        self.crawler.signals.send_catch_log(request_refused, request=request, reason=reason)
         raise IgnoreRequest(f"out of scope ({reason}): {request.url[:300]}")
