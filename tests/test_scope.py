@@ -13,6 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest
+from scrapy.signalmanager import SignalManager
 from twisted.internet.error import DNSLookupError
 from warcio.archiveiterator import ArchiveIterator
 
@@ -190,6 +191,7 @@ class Stats:
 def middleware(portal: Portal) -> ScopeMiddleware:
     class FakeCrawler:
         stats = Stats()
+        signals = SignalManager()
     return ScopeMiddleware(FakeCrawler(), portal, allow_private=False)  # type: ignore[arg-type]
 
 
