@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import hashlib
@@ -10,6 +11,7 @@ import json
 import re
 import unicodedata
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +19,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from archive.export import FIELDS, ExportError, export
 from archive.filters import Filters
-from archive.index import open_index
+from archive.index import open_index, store_article
 from tests.conftest import read_terminal, run_cli
 
 
@@ -113,6 +115,68 @@ def test_parquet_is_typed_and_readable_by_pyarrow_and_duckdb(crawled_archive, js
     assert counts == sheet["records_per_portal"]
     texts = dict(duckdb.sql(f"select id, text from '{path}'").fetchall())
     assert texts == {r["id"]: r["text"] for r in jsonl_records}
+
+
+def test_parquet_published_is_a_zoned_timestamp_with_its_precision(crawled_archive,
+                                                                    jsonl_records, tmp_path):
+    # As an analyst reads it: DuckDB sees a timestamp with time zone, and a day's date alone
+    # is told apart from a time by published_precision.
+    import duckdb
+
+    run_export(crawled_archive, tmp_path / "pq", "parquet")
+    path = tmp_path / "pq" / "articles.parquet"
+    kinds = dict(duckdb.sql(f"describe select published, published_precision from '{path}'")
+                 .fetchall()[i][:2] for i in range(2))
+    assert kinds == {"published": "TIMESTAMP WITH TIME ZONE", "published_precision": "VARCHAR"}
+    duckdb.sql("set TimeZone = 'UTC'")
+    rows = {i: (p, k) for i, p, k in duckdb.sql(
+        f"select id, published, published_precision from '{path}'").fetchall()}
+    precisions = set()
+    for record in jsonl_records:
+        published, precision = rows[record["id"]]
+        text = record["published"]
+        if text is None:
+            assert published is None and precision is None
+            continue
+        precisions.add(precision)
+        expected = datetime.fromisoformat(text if "T" in text else text + "T00:00:00+07:00")
+        assert published == expected  # the same instant
+        assert precision == ("day" if len(text) == 10 else "minute")
+        assert record["published_precision"] == precision
+    assert precisions == {"day", "minute"}  # the fixture portals print both
+
+
+def test_csv_tells_null_from_empty_and_opens_in_excel_with_bom(tmp_path):
+    # As DuckDB reads CSV with quoted empty strings kept (PostgreSQL's convention), and with
+    # the byte-order mark Excel needs to read UTF-8.
+    import duckdb
+
+    data = tmp_path / "data"
+    db = open_index(data / "index.db")
+    base = {"portal": "p", "title": "Tin", "published": "2024-01-01", "text": "Nội dung",
+            "digest": "d", "warc_file": "a.warc.gz", "warc_offset": 0, "warc_length": 1}
+    store_article(db, {**base, "url": "http://p.test/1", "author": ""},
+                  captured="2024-01-02T00:00:00Z")
+    store_article(db, {**base, "url": "http://p.test/2", "digest": "e", "author": None},
+                  captured="2024-01-02T00:00:00Z")
+    run_export(data, tmp_path / "csv", "csv", options={"bom": True})
+    path = tmp_path / "csv" / "articles.csv"
+    assert path.read_bytes().startswith(codecs.BOM_UTF8 + b"id,url,")
+    authors = dict(duckdb.sql(f"select url, author from read_csv('{path}', "
+                              "allow_quoted_nulls = false, all_varchar = true)").fetchall())
+    assert authors == {"http://p.test/1": "", "http://p.test/2": None}
+    result = run_cli("export", "--format", "jsonl", "--bom", "--output", str(tmp_path / "j"),
+                     data=data, check=False)
+    assert result.returncode == 2 and "--bom applies to --format csv only" in result.stderr
+
+
+def test_datasheet_gives_every_field_a_type(crawled_archive, tmp_path):
+    sheet = run_export(crawled_archive, tmp_path / "ds", "csv")
+    assert list(sheet["types"]) == list(sheet["fields"]) == list(FIELDS)
+    markdown = (tmp_path / "ds" / "DATASHEET.md").read_text(encoding="utf-8")
+    assert "- `published` (date, or date and time with offset: ISO 8601 text [timestamp" \
+        in markdown
+    assert "null as an empty cell" in sheet["layout"]
 
 
 def test_txt_writes_one_file_per_article_by_portal_and_year(crawled_archive, jsonl_records,

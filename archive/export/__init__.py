@@ -116,10 +116,12 @@ def export(
     dedup: bool = False,
     force: bool = False,
     progress: Callable[[int], None] | None = None,
+    options: dict[str, Any] | None = None,
 ) -> Summary:
     """Write the articles a search for ``query`` finds (all when None), kept by ``filters``, to
     ``output`` (a directory) in ``fmt``, then its datasheet. ``progress`` is called with the
-    number of records written since its last call."""
+    number of records written since its last call; ``options`` go to the format's writer
+    (``bom`` for CSV)."""
     make_writer = writer_for(fmt)  # a missing library is reported before anything is written
     filters = filters or Filters()
     # So is a query with nothing to look for, or one SQLite refuses: run it once first.
@@ -128,7 +130,7 @@ def export(
     clusters.update_clusters(db)
     prepare_output(output, force=force)
     summary = Summary(format=fmt, layout=make_writer.layout, output=str(output))
-    writer = make_writer(output, data_dir=data_dir)
+    writer = make_writer(output, data_dir=data_dir, **(options or {}))
     for rec in iter_records(db, query, filters, dedup=dedup):
         writer.write(rec)
         summary.count(rec)

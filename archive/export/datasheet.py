@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import __version__, clusters
-from archive.export.records import FIELDS
+from archive.export.records import FIELDS, TYPES
 
 
 @dataclass
@@ -54,6 +54,8 @@ def write_datasheet(output: Path, summary: Summary, filters: dict[str, Any], *,
         "records_per_portal": dict(sorted(summary.per_portal.items())),
         "records_per_year": dict(sorted(summary.per_year.items())),
         "fields": FIELDS,
+        # How each format writes each field: the JSON type, CSV text, [the Parquet type].
+        "types": TYPES,
         "cleaning": CLEANING,
         "known_limits": KNOWN_LIMITS,
     }
@@ -109,7 +111,10 @@ def datasheet_markdown(sheet: dict[str, Any]) -> str:
         "",
         "## Fields",
         "",
-        *[f"- `{k}`: {v}" for k, v in sheet["fields"].items()],
+        "Each field, its type (JSON Lines writes the JSON type, CSV text, Parquet the "
+        "column type in brackets) and what it holds:",
+        "",
+        *[f"- `{k}` ({sheet['types'][k]}): {v}" for k, v in sheet["fields"].items()],
         "",
         "## How the text was cleaned",
         "",

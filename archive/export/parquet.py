@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,10 +15,15 @@ if TYPE_CHECKING:
 ROW_GROUP = 2000  # records buffered per row group
 
 
+VIETNAM = timezone(timedelta(hours=7), "+07:00")  # no daylight saving since 1975
+
+
 def schema(pa: Any) -> pa.Schema:
-    """The columns: the FIELDS, typed (lists, integers, UTC timestamps), text otherwise."""
+    """The columns: the FIELDS, typed as ``records.TYPES`` says (lists, integers, timestamps:
+    UTC, and the publication date in Vietnam's time), text otherwise."""
     timestamp = pa.timestamp("us", tz="UTC")
     types = {
+        "published": pa.timestamp("us", tz="+07:00"),
         "captions": pa.list_(pa.string()),
         "attachments": pa.list_(pa.struct([("title", pa.string()), ("url", pa.string())])),
         "word_count": pa.int32(),
@@ -33,13 +38,19 @@ def schema(pa: Any) -> pa.Schema:
 
 
 def _timestamp(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+    """An ISO 8601 date or date and time; one without an offset is Vietnam's time (a date
+    alone is its first minute: published_precision says it is a day)."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=VIETNAM)
 
 
 class ParquetWriter:
     name = "articles.parquet"
-    layout = ("articles.parquet: typed columns (lists for captions and attachments, UTC "
-              "timestamps for first_seen/last_seen), written in row groups")
+    layout = ("articles.parquet: typed columns (lists for captions and attachments, "
+              "timestamps with time zone for published (+07:00) and first_seen, last_seen, "
+              "captured (UTC)), written in row groups")
     requires = "pyarrow"
 
     def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
@@ -57,7 +68,7 @@ class ParquetWriter:
     def write(self, record: dict[str, Any]) -> None:
         for name in FIELDS:
             value = record[name]
-            if name in ("first_seen", "last_seen", "captured"):
+            if name in ("published", "first_seen", "last_seen", "captured"):
                 value = _timestamp(value)
             elif name == "attachments":
                 value = [{"title": a.get("title"), "url": a.get("url")} for a in value]

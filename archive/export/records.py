@@ -26,7 +26,10 @@ FIELDS: dict[str, str] = {
                      "provinces into 34 (package vietnamadminunits)",
     "title": "headline as shown on the page",
     "published": "publication date, ISO 8601: YYYY-MM-DD when the page gives only a date, "
-                 "with time and +07:00 when it gives a time",
+                 "with time and +07:00 when it gives a time (in Parquet a timestamp with time "
+                 "zone, a date alone at 00:00 +07:00: see published_precision)",
+    "published_precision": "how precise published is: day (the page gave a date only) or "
+                           "minute (a date and time); null when published is null",
     "date_source": "where the date was read: meta, json-ld, text, url, sitemap or listing",
     "author": "credit line as printed (null when none)",
     "category": "the portal's category name (null when the page does not say)",
@@ -52,6 +55,34 @@ FIELDS: dict[str, str] = {
 }
 
 
+# Field name -> its type, in every format: JSON Lines writes it as that JSON type (null for
+# none), CSV as text (see CsvWriter for nulls), Parquet as the column type in brackets.
+TIMESTAMP = "UTC date and time: ISO 8601 text [timestamp, microseconds, UTC]"
+TEXT = "text [string]"
+TYPES: dict[str, str] = {
+    **dict.fromkeys(FIELDS, TEXT),
+    "published": "date, or date and time with offset: ISO 8601 text [timestamp, microseconds, "
+                 "time zone +07:00]",
+    "captions": "list of text [list<string>]; JSON text in CSV",
+    "attachments": "list of {title, url} [list<struct<title: string, url: string>>]; JSON "
+                   "text in CSV",
+    "word_count": "integer [int32]",
+    "version": "integer [int32]",
+    "warc_offset": "integer [int64]",
+    "warc_length": "integer [int64]",
+    "first_seen": TIMESTAMP,
+    "last_seen": TIMESTAMP,
+    "captured": TIMESTAMP,
+}
+
+
+def precision(published: str | None) -> str | None:
+    """``day`` for ``2014-06-25``, ``minute`` for ``2017-12-24T11:14:00+07:00``."""
+    if not published:
+        return None
+    return "day" if len(published) <= 10 else "minute"
+
+
 class ExportError(Exception):
     """A user mistake or missing component, with the fix in its message."""
 
@@ -66,6 +97,8 @@ def record(row: dict[str, Any]) -> dict[str, Any]:
             value = json.loads(value) if value else []
         elif name == "province_2025":
             value = units.province_2025(row.get("province"))
+        elif name == "published_precision":
+            value = precision(row.get("published"))
         elif isinstance(value, str):
             value = unicodedata.normalize("NFC", value)
         out[name] = value
@@ -74,11 +107,11 @@ def record(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def cells(record: dict[str, Any]) -> list[Any]:
-    """A record as cells of a table (CSV): lists as JSON, None as an empty cell."""
+    """A record as cells of a table (CSV): lists as JSON, None kept (the writer says how)."""
     cells = []
     for name in FIELDS:
         value = record[name]
         if isinstance(value, list):
             value = json.dumps(value, ensure_ascii=False)
-        cells.append("" if value is None else value)
+        cells.append(value)
     return cells

@@ -34,11 +34,14 @@ from portal_archive.common import (
 @filter_options
 @click.option("--dedup", is_flag=True,
               help="One record per near-duplicate cluster: the earliest published.")
+@click.option("--bom", is_flag=True, help="With --format csv: start the file with a UTF-8 "
+              "byte-order mark, so that Excel opens it as UTF-8.")
 @click.option("--force", is_flag=True, help="Replace a previous export at --output.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export summary as JSON.")
 @click.pass_context
 def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output: Path,
-                   filters: Filters, dedup: bool, force: bool, as_json: bool) -> None:
+                   filters: Filters, dedup: bool, bom: bool, force: bool, as_json: bool,
+                   ) -> None:
     """Export articles, with provenance, as a corpus: the data and a datasheet go in the
     --output directory. QUERY, when given (words, as search takes them), keeps the articles
     a search would find.
@@ -51,8 +54,11 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
         portal-archive export --format parquet --output corpus/
         portal-archive export "nông thôn mới" --format jsonl --output ntm/ --since 2020
         portal-archive export --province Huế --format txt --output hue/ --dedup
+        portal-archive export --format csv --bom --output for-excel/
         portal-archive export --portal aluoi-tth --format wacz --output aluoi-wacz/
     """
+    if bom and fmt != "csv":
+        raise click.UsageError("--bom applies to --format csv only")
     data_dir = ctx.obj["data"]
     query = " ".join(query) or None
     # Clusters are kept in the index when it may be written, else for this export only.
@@ -75,7 +81,8 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
                     progress = stack.enter_context(progress_bar(
                         "Exporting", count_records(db, query, filters, dedup=dedup)))
                 summary = export(db, data_dir=data_dir, fmt=fmt, output=output, query=query,
-                                 filters=filters, dedup=dedup, force=force, progress=progress)
+                                 filters=filters, dedup=dedup, force=force, progress=progress,
+                                 options={"bom": True} if bom else None)
     except (ExportError, FilterError) as e:
         raise click.ClickException(str(e)) from e
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
