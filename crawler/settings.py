@@ -53,8 +53,10 @@ PORTAL_PROXY = None
 # An interrupted crawl (Ctrl-C, SIGTERM) keeps its queue in DATA/jobs/<portal>/ and the next run
 # of the portal resumes it (crawler/resume.py). A JOBDIR set by hand is left to its owner.
 PORTAL_RESUME = True
-# Scrapy's per-host queues of a job directory, in folders a long host name fits in.
+# Scrapy's per-host queues of a job directory, in folders a long host name fits in; the
+# requests kept there forget the proxy they were last sent through (crawler/queues.py).
 SCHEDULER_PRIORITY_QUEUE = "crawler.queues.ShortPathPriorityQueue"
+SCHEDULER_DISK_QUEUE = "crawler.queues.ProxylessDiskQueue"
 # Pages are parsed and their articles extracted in a second process, so that a crawl uses two
 # cores (crawler/reading.py); False keeps it all in the crawl's process.
 PORTAL_READING_PROCESS = True

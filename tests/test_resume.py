@@ -13,7 +13,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from scrapy import Request
 
+from crawler.queues import ProxylessDiskQueue
 from tests.conftest import FIXTURES, gold_records, run_cli
 from tests.test_warc_archive import committed_articles
 
@@ -98,3 +100,23 @@ def test_killed_crawl_is_not_resumed_but_crawled_again_completely(tmp_path):
                for log in (data / "logs").glob("*.log"))
     assert committed_articles(data / "index.db") == len(GOLD)
     assert not (data / "jobs" / PORTAL).exists()
+
+
+def test_the_kept_queue_forgets_the_proxy_a_request_went_through(tmp_path):
+    # A retried or redirected request carries the proxy of the run that sent it; the run that
+    # resumes must send it through its own.
+    class Crawler:
+        spider = None
+
+    queue = ProxylessDiskQueue(Crawler(), str(tmp_path / "q"))
+    sent = Request("http://aluoi-tth.test/tin/1.html",
+                   headers={"Proxy-Authorization": "Basic b2xkOnJ1bg==", "Accept": "text/html"},
+                   meta={"proxy": "http://127.0.0.1:40001", "_auth_proxy": "http://127.0.0.1:40001",
+                         "download_maxsize": 10})
+    queue.push(sent)
+    queue.close()
+    resumed = ProxylessDiskQueue(Crawler(), str(tmp_path / "q"))
+    kept = resumed.pop()
+    resumed.close()
+    assert kept.url == sent.url and kept.meta == {"download_maxsize": 10}
+    assert kept.headers.get("Accept") == b"text/html" and b"Proxy-Authorization" not in kept.headers

@@ -19,4 +19,5 @@ class PortalProxyMiddleware:
         return cls(proxy)
 
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        request.meta.setdefault("proxy", self.proxy)
+        # Set, not defaulted: a request from an old run's queue may name that run's proxy.
+        request.meta["proxy"] = self.proxy
