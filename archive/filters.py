@@ -17,12 +17,13 @@ import re
 import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
-
-import sqlite_utils
+from typing import TYPE_CHECKING, Any
 
 from archive.units import portals_in_province, province_2025
 from archive.vietnamese import fold_word
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 PERIOD = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
 PERIOD_END = "\uffff"  # sorts after any date and time that starts with the period

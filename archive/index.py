@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from . import search
+from . import search, units
 
 migrations = Migrations("portal-archive")
 
@@ -136,6 +136,14 @@ def open_index_readonly(path: Path | str) -> sqlite_utils.Database:
 def upsert_portal(db: sqlite_utils.Database, portal: dict[str, Any]) -> None:
     columns = ("id", "name", "base_url", "province", "district", "family")
     db["portals"].upsert({key: portal.get(key) for key in columns}, pk="id")
+    _store_province_names(db, portal["id"], portal.get("province"))
+
+
+def _store_province_names(db: sqlite_utils.Database, portal: str, province: str | None) -> None:
+    with db.conn:
+        db.execute("delete from portal_provinces where portal = ?", [portal])
+        db.conn.executemany("insert into portal_provinces (name, portal) values (?, ?)",
+                            [(name, portal) for name in units.province_keys(province)])
 
 
 def insert_captures(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:
@@ -452,3 +460,16 @@ def tools_fts_in_step(db: sqlite_utils.Database) -> None:
             insert into {TOOLS_FTS}(rowid, {names}) values (new.rowid, {new});
         end;
     """)
+
+
+# -- Search at national scale (issue 17) -------------------------------------------------------
+@migrations(name=search.SEARCH_MIGRATION)
+def m_search_001_filter_terms_tiers_provinces(db: sqlite_utils.Database) -> None:
+    """Search tables with filter terms, prefixes and impact tiers (archive/search.py), and
+    the province names each portal answers to, so that a search never loads the
+    administrative-unit tables."""
+    db["portal_provinces"].create({"name": str, "portal": str}, pk=("name", "portal"))
+    db["portal_provinces"].create_index(["portal"])
+    for portal, province in db.execute("select id, province from portals").fetchall():
+        _store_province_names(db, portal, province)
+    search.create_index(db)

@@ -44,6 +44,16 @@ class Term:
     def marked(self) -> bool:
         return any(has_marks(w) for w in self.words)
 
+    def is_exact(self, tier: str) -> bool:
+        """Whether the term is matched with its diacritics in that tier (see Query.fts)."""
+        return not self.prefix and (tier == "exact" or tier == "marked" and self.marked)
+
+    @property
+    def short_prefix(self) -> str | None:
+        """The folded prefix when it is 2 or 3 letters (the search index holds those)."""
+        folded = fold_word(self.words[0])
+        return folded if self.prefix and 2 <= len(folded) <= 3 else None
+
 
 @dataclass
 class Query:
@@ -60,6 +70,12 @@ class Query:
     def marked(self) -> bool:
         return any(t.marked and not t.prefix for t in self.terms)
 
+    @property
+    def short_prefix(self) -> str | None:
+        """The prefix, when the whole query is one short prefix (``ng*``)."""
+        terms = self.terms
+        return terms[0].short_prefix if len(terms) == 1 and not self.excluded else None
+
     def fts(self, tier: str, title_only: bool = False) -> str:
         """The FTS5 expression: ``folded`` (diacritics ignored), ``marked`` (words typed
         with diacritics must match them, the rest folded) or ``exact`` (every word as
@@ -68,9 +84,7 @@ class Query:
             "{title_f body_f}", "{title_x body_x}")
 
         def term(t: Term) -> str:
-            if not t.prefix and (tier == "exact" or tier == "marked" and t.marked):
-                return f"{exact} : " + t.fts(True)
-            return f"{folded} : " + t.fts(False)
+            return f"{exact if t.is_exact(tier) else folded} : " + t.fts(t.is_exact(tier))
 
         groups = [" AND ".join(term(t) for t in g) for g in self.groups if g]
         expr = " OR ".join(f"({g})" for g in groups)

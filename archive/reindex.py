@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from archive import index
+from archive import index, search
 from archive.paths import remove_file
 from archive.warc import NOT_MODIFIED_PROFILE
 from archive.warcfiles import iter_members, parse_record, warc_files
@@ -46,6 +46,7 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
         for path in files:
             _read_file(db, path, counts, progress)
             counts["files"] += 1
+        search.maintain(db, growth=1.0)  # the tiers learned from the whole archive
         db.conn.commit()
         index.tools_fts_in_step(db)
     finally:

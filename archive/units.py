@@ -12,10 +12,12 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from archive.vietnamese import fold_word
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 # The package names units with their type; portals and analysts name provinces without it.
 UNIT_PREFIX = re.compile(r"^(tỉnh|thành phố|tp\.?)\s+", re.IGNORECASE)
@@ -48,10 +50,24 @@ def province_2025(province: str | None) -> str | None:
     return short_name(parse_address(new_key, mode=ParseMode.FROM_2025, level=1).province)
 
 
+def province_key(name: str) -> str:
+    """How a province name is looked up: no unit type, no diacritics, no case."""
+    return fold_word(short_name(name))
+
+
+def province_keys(province: str | None) -> set[str]:
+    """The names a portal of ``province`` answers to: that province, and the one it joined
+    in 2025 (kept in the index's ``portal_provinces``, so that no search loads the unit
+    tables)."""
+    if not province or not province.strip():
+        return set()
+    return {province_key(province)} | ({province_key(p)} if (p := province_2025(province))
+                                       else set())
+
+
 def portals_in_province(db: sqlite_utils.Database, province: str) -> list[str]:
     """Ids of the portals whose province, as the portal knew it or the one it joined in 2025,
     is ``province`` (with or without its unit type and diacritics)."""
-    wanted = fold_word(short_name(province))
-    return [row["id"] for row in db.query("select id, province from portals")
-            if row["province"] and wanted in (fold_word(short_name(row["province"])),
-                                              fold_word(province_2025(row["province"]) or ""))]
+    return [portal for (portal,) in db.execute(
+        "select portal from portal_provinces where name = ? order by portal",
+        [province_key(province)])]

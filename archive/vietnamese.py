@@ -65,9 +65,9 @@ def has_marks(word: str) -> bool:
 
 def folded_text(text: str | None) -> str:
     """A whole text as space-separated folded words, for the index."""
-    return " ".join(fold_word(w) for w in words(text or ""))
+    return " ".join(map(fold_word, words(text or "")))
 
 
 def exact_text(text: str | None) -> str:
     """A whole text as space-separated exact words, for the index."""
-    return " ".join(exact_word(w) for w in words(text or ""))
+    return " ".join(map(exact_word, words(text or "")))

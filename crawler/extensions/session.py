@@ -34,7 +34,7 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
 
-from archive import index
+from archive import index, search
 from archive.lock import LockedError, SharedRunLock
 from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
 from crawler import resume
@@ -225,6 +225,9 @@ class ArchiveSession:
             "status": reason,
             "stats": json.dumps({**self.counts, "warc_bytes": self.warc.bytes_written}),
         })
+        # Search's impact tiers are relearned when the archive has quadrupled since.
+        with self.db.conn:
+            search.maintain(self.db)
         self.db.close()
         self.opened = False
 
