@@ -1,5 +1,7 @@
 """What commands share: context settings, output options and writers, the table printer, the
-progress bar, and the archive a command reads."""
+progress bar, and where the archive's index is. Every command and the group import it, so it
+stays light: opening the index for writing (sqlite-utils, the migrations) is in
+``portal_archive/opening.py``."""
 
 from __future__ import annotations
 
@@ -16,10 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-import sqlite_utils
 
 from archive.filters import FilterError, Filters, period
-from archive.index import OutdatedIndex, open_index, open_index_readonly
 from archive.lock import LockedError, RunLock
 from archive.progress import Progress
 
@@ -179,25 +179,15 @@ def may_write(path: Path) -> bool:
     return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
 
 
-def open_existing_index(data_dir: Path, *, write: bool = False) -> sqlite_utils.Database:
-    """The archive's index, which must exist: read-only unless ``write`` (a command that only
-    reads works on a read-only copy, a snapshot, or as a user without write access). An index
-    older than the code is brought up to date first when the user may write it."""
+def index_path(data_dir: Path) -> Path:
+    """The archive's index, which must exist: a user pointing at a wrong directory is told."""
     path = data_dir / "index.db"
     if not path.exists():
         raise click.ClickException(
             f"no archive at {data_dir} (no index.db): run 'portal-archive crawl' first, "
             "or point --data / PORTAL_ARCHIVE_DATA at an archive"
         )
-    if write:
-        return open_index(path)
-    try:
-        return open_index_readonly(path)
-    except OutdatedIndex as e:
-        if not may_write(path):
-            raise click.ClickException(str(e)) from None
-    open_index(path).close()  # the migrations, once
-    return open_index_readonly(path)
+    return path
 
 
 @contextlib.contextmanager

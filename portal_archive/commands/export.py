@@ -18,10 +18,10 @@ from portal_archive.common import (
     echo_json,
     filter_options,
     may_write,
-    open_existing_index,
     progress_bar,
     sqlite_errors,
 )
+from portal_archive.opening import open_existing_index
 
 
 @click.command("export", cls=QueryCommand, context_settings=CONTEXT_SETTINGS)

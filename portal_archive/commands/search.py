@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from typing import Any
@@ -10,12 +11,12 @@ import click
 
 from archive.filters import FilterError, Filters
 from archive.query import QueryError
-from archive.search import HIGHLIGHT, SORTS, count, search
+from archive.search import HIGHLIGHT, SORTS, connect, count, search
 from portal_archive.common import (
     CONTEXT_SETTINGS,
     QueryCommand,
     filter_options,
-    open_existing_index,
+    index_path,
     output_options,
     sqlite_errors,
     write_rows,
@@ -58,7 +59,12 @@ def search_command(ctx: click.Context, query: tuple[str, ...], filters: Filters,
         portal-archive search covid --sort newest --nl | jq .url
     """
     data = ctx.obj["data"]
-    db = open_existing_index(data)
+    db = connect(index_path(data))
+    if db is None:
+        # An index older than this code is migrated first: only then are sqlite-utils and
+        # the index module loaded, as the command table loads a command (a search that only
+        # reads does without them: they take longer to import than the search takes).
+        db = importlib.import_module("portal_archive.opening").open_existing_index(data)
     try:
         with sqlite_errors(data):
             filters.check(db)

@@ -22,9 +22,9 @@ from portal_archive.common import (
     CONTEXT_SETTINGS,
     echo_json,
     locked,
-    open_existing_index,
     progress_bar,
 )
+from portal_archive.opening import open_existing_index
 
 
 @click.command("show", context_settings=CONTEXT_SETTINGS)
