@@ -1,8 +1,5 @@
 """The archive: WARC files (the source of truth), the SQLite index built from them, search."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("portal-archive")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+# The one place the version is written (pyproject.toml reads it from here): a constant, so
+# that every command's start-up does not pay for importlib.metadata to look it up.
+__version__ = "0.1.0"
