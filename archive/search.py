@@ -306,6 +306,18 @@ def create_index(db: Connection, *, progress: Callable[[int], None] | None = Non
         if progress and n % 10000 == 0:
             progress(10000)
     _insert(conn, batch)
+    count_terms(db)
+
+
+def count_terms(db: Connection) -> None:
+    """Replace the sampled number of articles holding each frequent word by FTS5's own count
+    (one read of each of their doclists): bm25's idf of common words is sensitive to it."""
+    conn = _conn(db)
+    conn.execute(f"update {TERMS_TABLE} set df = coalesce((select doc from {FTS_TABLE}_vocab v "
+                 f"where v.term = {TERMS_TABLE}.term), df) "
+                 "where term not like '=%' and term not like '%*'")
+    conn.execute(f"insert or replace into {META_TABLE} values ('articles', "
+                 "(select count(*) from articles))")
 
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[list[Any], list[Any]]]) -> None:
@@ -377,6 +389,7 @@ def maintain(db: Connection, *, growth: float = 4.0, min_articles: int = CANDIDA
         key = row.pop("rowid")
         conn.execute(f"insert into {AUX_TABLE}(rowid, tokens) values (?, ?)",
                      [key, " ".join(tiers.tokens(search_columns(row), meta_tokens(row)))])
+    count_terms(db)
     return True
 
 
@@ -634,6 +647,8 @@ class Scorer:
         averages = db.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
         counts = (_varints(averages[0]) if averages else []) or [0]
         self.total = counts[0] or 1
+        learned = db.execute(f"select value from {META_TABLE} where name = 'articles'").fetchone()
+        self.learned_total = learned[0] if learned else 0
         self.average = (sum(counts[1:]) / self.total) or 1.0
         self.terms = query.terms
         self.patterns = [_term_pattern(t) for t in self.terms]
@@ -694,8 +709,8 @@ class Scorer:
             name = ("=" if exact else "") + form + ("*" if term.prefix else "")
             known = self.db.execute(f"select df from {TERMS_TABLE} where term = ?",
                                     [name]).fetchone()
-            if known:
-                return known[0]
+            if known:  # counted when the archive had ``learned_total`` articles
+                return known[0] * self.total / (self.learned_total or self.total)
             if not term.prefix:
                 row = self.db.execute(f"select doc from {FTS_TABLE}_vocab where term = ?",
                                       [form]).fetchone()
