@@ -75,13 +75,13 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m002_vietnamese_search(db: sqlite_utils.Database) -> None:
-    # FTS5's own folding cannot match Vietnamese (see archive/search.py): replace the
-    # unicode61 table by one fed with folded and exact word forms.
+    # FTS5's own folding cannot match Vietnamese (see archive/search.py): the unicode61
+    # table goes; the tables fed with folded and exact word forms that replace it are made
+    # by the last search migration (m_search_001), for the articles' columns of that time.
     for trigger in db.triggers:
         if trigger.table == "articles":
             db.execute(f"drop trigger [{trigger.name}]")
     db["articles_fts"].drop()
-    search.create_index(db)
 
 
 @migrations()

@@ -73,6 +73,7 @@ SAMPLE = 10000  # articles read to learn the tiers' thresholds
 MIN_SAMPLE_DF = 5  # a word in fewer sampled articles gets no tiers (it is rare enough)
 PROBE = 2000  # newest-first reads every match when there are at most this many
 SORTS = ("relevance", "newest", "oldest")
+LIVE = "live"  # an article's source when the row does not say (articles.source's default)
 # The condition on ``articles a`` that keeps the matches of one FTS5 expression (a parameter).
 MATCHES = f"a.rowid in (select rowid from {FTS_TABLE} where {FTS_TABLE} match ?)"
 # The migration (archive/index.py) that made the search tables what this module reads.
@@ -138,8 +139,10 @@ def _meta_token(kind: str, value: str) -> str:
 
 
 def meta_tokens(row: dict[str, Any]) -> list[str]:
-    """The tokens filters look for: the portal, the category when there is one, the date."""
-    tokens = [_meta_token("m", row.get("portal") or "")]
+    """The tokens filters look for: the portal, where the capture came from, the category
+    when there is one, the date."""
+    tokens = [_meta_token("m", row.get("portal") or ""),
+              _meta_token("s", row.get("source") or LIVE)]
     if row.get("category"):
         tokens.append(_meta_token("c", row["category"]))
     return tokens + date_tokens(row.get("published"))
@@ -280,7 +283,8 @@ def drop_tables(db: Connection) -> None:
     _tiers_cache.clear()
 
 
-_ARTICLES = "select rowid, title, summary, text, published, portal, category from articles"
+_ARTICLES = ("select rowid, title, summary, text, published, portal, source, category "
+             "from articles")
 
 
 def _article_rows(db: Connection, where: str = "") -> Iterator[dict[str, Any]]:
@@ -425,6 +429,8 @@ def filter_scope(db: Connection, filters: Filters) -> Scope:
     tokens = [[_meta_token("m", p) for p in group] for group in groups]
     if filters.category:
         tokens.append([_meta_token("c", filters.category)])
+    if filters.sources:
+        tokens.append([_meta_token("s", source) for source in filters.sources])
     first, last = _archive_years(db)
     if filters.since:
         first = _bound(filters.since, 0)
@@ -749,7 +755,7 @@ class Scorer:
 # -- searching -------------------------------------------------------------------------------
 
 HIT_COLUMNS = ("id", "url", "portal", "title", "published", "category", "author",
-               "warc_file", "warc_offset", "warc_length", "payload_digest")
+               "source", "captured", "warc_file", "warc_offset", "warc_length", "payload_digest")
 
 
 def search(db: Connection, text: str, *, filters: Filters | None = None,

@@ -38,7 +38,7 @@ def archive(tmp_path_factory):
                "title": title, "published": published if n % 17 else None,
                "category": rng.choice(CATEGORIES), "summary": None, "text": text,
                "digest": f"d{n}", "warc_file": "a.warc.gz", "warc_offset": n, "warc_length": 1,
-               "payload_digest": f"sha1:{n}"}
+               "payload_digest": f"sha1:{n}", "source": "ia" if n % 5 == 0 else "live"}
         store_article(db, row, captured="2025-01-01T00:00:00Z")
         articles.append(row)
     # One article changes after it was indexed (a new version with a new date and words).
@@ -87,6 +87,8 @@ def in_scope(article: dict, spec: dict) -> bool:
         return False
     if "category" in spec and (article["category"] or "").casefold() != spec["category"]:
         return False
+    if "sources" in spec and article["source"] not in spec["sources"]:
+        return False
     return True
 
 
@@ -96,7 +98,7 @@ SCOPES = [{}, {"portals": ["hp1"]}, {"province": "Hải Phòng"}, {"province": "
           {"since": "2015-01-01"}, {"until": "2010-06-30"},
           {"since": "2010-01-01", "until": "2012-12-31", "province": "Quảng Ninh"},
           {"since": "2012", "until": "2014-06", "portals": ["hp1", "qn1"]},
-          {"category": "văn hóa"}]
+          {"category": "văn hóa"}, {"sources": ["ia"], "since": "2015"}]
 
 
 def newest_order(articles: list[dict]) -> list[str]:
