@@ -34,7 +34,9 @@ import random
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 from collections import Counter, defaultdict
@@ -370,6 +372,9 @@ def main() -> None:
                              "(0: none; these take seconds each at a million articles)")
     parser.add_argument("--classes", help="comma-separated query classes (default: all)")
     parser.add_argument("--filters", help="comma-separated filters (default: all)")
+    parser.add_argument("--cli", type=int, default=0, metavar="N",
+                        help="also time N runs of the command line (a search with no filter, "
+                             "start-up included), then stop")
     args = parser.parse_args()
     path = args.db or Path(f"/tmp/search-bench-{args.articles}.db")
 
@@ -413,6 +418,9 @@ def main() -> None:
         filters = Filters(**spec)
         return search_module.search(db, q, filters=filters, sort=sort, limit=20)
 
+    if args.cli:
+        time_cli(path, args.cli)
+        return
     classes = args.classes.split(",") if args.classes else list(queries)
     names = args.filters.split(",") if args.filters else list(FILTERS)
     print(f"{'query class':<19}{'filter':<12}{'sort':<10}{'ours p50/p95 ms':>17}"
@@ -450,6 +458,25 @@ def main() -> None:
     print(f"index size / text size: ours {size / text_bytes:.2f}x ({size / 1e9:.2f} GB), "
           f"plain FTS5 {plain_size / text_bytes:.2f}x ({plain_size / 1e9:.2f} GB); "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+
+
+def time_cli(path: Path, runs: int) -> None:
+    """Wall time of ``portal-archive search`` as a user runs it, in a fresh process each time
+    (the data directory is a temporary one whose index.db is the benchmark's archive)."""
+    with tempfile.TemporaryDirectory(prefix="search-bench-") as data:
+        (Path(data) / "index.db").symlink_to(path.resolve())
+        command = [sys.executable, "-m", "portal_archive.cli", "--data", data, "search",
+                   "nông thôn mới"]
+        subprocess.run(command, capture_output=True, check=True)  # warm the page cache
+        walls = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run(command, capture_output=True, check=True)
+            walls.append((time.perf_counter() - started) * 1000)
+    load = os.getloadavg()
+    print(f"portal-archive search 'nông thôn mới' ({runs} runs): p50 {pct(walls, .5):.0f} ms, "
+          f"p95 {pct(walls, .95):.0f} ms, min {min(walls):.0f} ms; load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 def full_bm25(db, q: str, spec: dict, table) -> list[str]:
