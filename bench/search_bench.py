@@ -5,7 +5,7 @@
 
 The archive (built once per --db) is made to look like the real thing:
 - text from a syllable model learned from the project's own fixture articles
-  (``portal_archive/fixtures/gold``): their syllables ranked Zipf-like by frequency, their
+  (``portal_archive/demo/fixtures/gold``): their syllables ranked Zipf-like by frequency, their
   syllable bigrams followed a third of the time (so "nông thôn mới" is a phrase, as in real
   news), and thousands more syllables built from the onsets, rhymes and tones seen in them,
   dates and document numbers; articles of 80 to 1,500 syllables;
@@ -52,7 +52,7 @@ from archive.index import open_index, upsert_portal  # noqa: E402
 from archive.query import parse_query  # noqa: E402
 from archive.vietnamese import fold_word  # noqa: E402
 
-GOLD = ROOT / "portal_archive" / "fixtures" / "gold"
+GOLD = ROOT / "portal_archive" / "demo" / "fixtures" / "gold"
 WORD = re.compile(r"\w+")
 
 # -- the syllable model ------------------------------------------------------------------------
