@@ -467,7 +467,9 @@ def tools_fts_in_step(db: sqlite_utils.Database) -> None:
 def m_search_001_filter_terms_tiers_provinces(db: sqlite_utils.Database) -> None:
     """Search tables with filter terms, prefixes and impact tiers (archive/search.py), and
     the province names each portal answers to, so that a search never loads the
-    administrative-unit tables."""
+    administrative-unit tables. A search reads an index that has this migration without
+    loading this module (``search.connect``): a later migration that search depends on
+    must become ``search.SEARCH_MIGRATION``."""
     db["portal_provinces"].create({"name": str, "portal": str}, pk=("name", "portal"))
     db["portal_provinces"].create_index(["portal"])
     for portal, province in db.execute("select id, province from portals").fetchall():

@@ -34,6 +34,7 @@ whole index first, seconds for a common word at a million articles.
 from __future__ import annotations
 
 import math
+import os
 import re
 import sqlite3
 import time
@@ -45,6 +46,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from operator import itemgetter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archive.filters import Filters
@@ -53,8 +55,6 @@ from archive.units import portals_in_province
 from archive.vietnamese import WORD, exact_text, exact_word, fold_word, folded_text, words
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import sqlite_utils
 
     Connection = sqlite3.Connection | sqlite_utils.Database
@@ -400,10 +400,13 @@ def maintain(db: Connection, *, growth: float = 4.0, min_articles: int = CANDIDA
 # -- opening ---------------------------------------------------------------------------------
 
 def connect(path: Path) -> sqlite3.Connection | None:
-    """A plain connection to the index at ``path`` for searching (sqlite-utils is not needed
-    to read), or None when its search tables predate this code and it must be migrated
-    first (``archive.index.open_index``)."""
-    conn = sqlite3.connect(path)
+    """A read-only connection to the index at ``path`` for searching, with plain sqlite3
+    (sqlite-utils is not needed to read), opened as ``archive.index.open_index_readonly``
+    does; or None when its search tables predate this code and it must be migrated first."""
+    path = Path(path)
+    writable = os.access(path.parent, os.W_OK)
+    mode = "mode=ro" if writable or Path(f"{path}-shm").exists() else "immutable=1"
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True)
     try:
         current = conn.execute("select 1 from _sqlite_migrations where migration_set = ? "
                                "and name = ?", ["portal-archive", SEARCH_MIGRATION]).fetchone()
