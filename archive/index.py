@@ -258,6 +258,16 @@ def last_full_captures(db: sqlite_utils.Database, portal: str,
     return found
 
 
+def wanted_documents(db: sqlite_utils.Database, portal: str) -> list[str]:
+    """The documents stored articles of ``portal`` link to that no crawl has archived yet: no
+    2xx capture, nor an answer that settles it (a redirect, 404 or 410 Gone). A document
+    whose download failed (a timeout, a 5xx, a crawl killed first) is asked for again."""
+    return [row[0] for row in db.execute(
+        "select distinct t.url from attachments t join articles a on a.id = t.article_id "
+        "where a.portal = ? and not exists (select 1 from captures c where c.url = t.url and "
+        "(c.status between 200 and 399 or c.status in (404, 410))) order by t.url", [portal])]
+
+
 def missing_alternate_urls(db: sqlite_utils.Database, portal: str,
                            others: dict[str, set[str]]) -> dict[str, list[str]]:
     """Of ``{url: other urls}``, the other URLs of stored articles their ``alternate_urls``

@@ -50,6 +50,24 @@ def url_shape(url: str) -> str:
     return re.sub(r"\d+", "N", url)
 
 
+def trap_shape(url: str) -> str:
+    """What the shape limit counts URLs by: ``url_shape``, with every path segment and query
+    value made of letters alone replaced too (``/tag/abc``, ``?q=xyz``: a CMS generates
+    those without end as well as numbered ones)."""
+    parts = urlsplit(url)
+    path = "/".join("A" if s.isalpha() else s for s in parts.path.split("/"))
+    query = "&".join(f"{name}{sep}{'A' if value.isalpha() else value}"
+                     for name, sep, value in (p.partition("=") for p in parts.query.split("&")))
+    return url_shape(f"{parts.netloc}{path}?{query}")
+
+
+def repeated_segment(path: str) -> bool:
+    """A folder three times in one path: relative links resolved against their own page
+    (``/tin-tuc/tin-tuc/tin-tuc/``), an endless trap of letters alone."""
+    segments = [s for s in path.split("/") if s]
+    return any(n >= 3 for n in Counter(segments).values())
+
+
 def link_shape(url: str) -> str:
     """Coarser than ``url_shape``: a slug last segment (``/Some-Title-123.html``) becomes
     ``SLUG``, and query values are dropped, so every article of a portal shares few shapes."""
@@ -76,6 +94,7 @@ class Limits:
     shape_limit: int
     max_url_length: int
     max_parameters: int
+    max_parameter_orders: int = 2  # orders of one set of query parameters requested
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> Limits:
@@ -83,7 +102,8 @@ class Limits:
                    date_url_limit=settings.getint("PORTAL_DATE_URL_LIMIT"),
                    shape_limit=settings.getint("PORTAL_URL_SHAPE_LIMIT"),
                    max_url_length=settings.getint("PORTAL_MAX_URL_LENGTH"),
-                   max_parameters=settings.getint("PORTAL_MAX_QUERY_PARAMETERS"))
+                   max_parameters=settings.getint("PORTAL_MAX_QUERY_PARAMETERS"),
+                   max_parameter_orders=settings.getint("PORTAL_MAX_PARAMETER_ORDERS", 2))
 
 
 @dataclass
@@ -98,6 +118,8 @@ class LinkPolicy:
     skipped_urls: set[str] = field(default_factory=set)
     seen_links: dict[str, str | None] = field(default_factory=dict)  # link -> clean URL or None
     parameter_order: ParameterOrder = field(default_factory=ParameterOrder)
+    # path and parameters (in no order) -> the URLs of them requested, in the orders written
+    orders_requested: dict[tuple[str, frozenset[str]], list[str]] = field(default_factory=dict)
     # canonical URL -> other URLs seen for it (tracking copies, other parameter orders)
     aliases: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
@@ -144,26 +166,45 @@ class LinkPolicy:
         return url, None
 
     def trap(self, url: str) -> str | None:
-        """Why ``url`` is generated rather than linked by an editor, or None; counts its shape."""
+        """Why ``url`` is generated rather than linked by an editor, or None. Nothing is
+        counted here: only a request made uses up a limit (``take``)."""
         limits = self.limits
         if len(url) > limits.max_url_length:
             return "long_url"
         parts = urlsplit(url)
         if len(parts.query.split("&")) > limits.max_parameters:
             return "too_many_parameters"
-        shape = url_shape(url)
-        if DATE_IN_URL.search(parts.query + parts.path):
-            if self.shape_counts["date:" + shape] >= limits.date_url_limit:
-                return "calendar"
-            self.shape_counts["date:" + shape] += 1
-        if self.shape_counts[shape] >= limits.shape_limit:
+        if repeated_segment(parts.path):
+            return "repeated_path"
+        if DATE_IN_URL.search(parts.query + parts.path) and \
+                self.shape_counts["date:" + url_shape(url)] >= limits.date_url_limit:
+            return "calendar"
+        if self.shape_counts[trap_shape(url)] >= limits.shape_limit:
             return "url_shape_limit"
-        self.shape_counts[shape] += 1
+        orders = self.orders_requested.get(_parameter_set(url), [])
+        if len(orders) >= limits.max_parameter_orders:
+            # The same page linked with its parameters in yet another order: one more name
+            # of a page already asked for, not n! requests.
+            self.aliases[orders[0]].add(url)
+            return "parameter_order"
         return None
 
-    def take_page(self) -> bool:
-        """Count one more request against ``PORTAL_MAX_PAGES``; False once it is reached."""
+    def take(self, url: str) -> bool:
+        """Count a request for ``url`` against the limits (``PORTAL_MAX_PAGES``, its shape's,
+        its parameters' orders); False, counting nothing, once ``PORTAL_MAX_PAGES`` is
+        reached."""
         if self.pages_requested >= self.limits.max_pages:
             return False
         self.pages_requested += 1
+        parts = urlsplit(url)
+        if DATE_IN_URL.search(parts.query + parts.path):
+            self.shape_counts["date:" + url_shape(url)] += 1
+        self.shape_counts[trap_shape(url)] += 1
+        if "&" in parts.query:
+            self.orders_requested.setdefault(_parameter_set(url), []).append(url)
         return True
+
+
+def _parameter_set(url: str) -> tuple[str, frozenset[str]]:
+    parts = urlsplit(url)
+    return parts.path, frozenset(p for p in parts.query.split("&") if p)

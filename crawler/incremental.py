@@ -63,6 +63,12 @@ class KnownArticles:
             capture["validators"] = validators(headers)
         return capture["validators"]
 
+    def wanted_documents(self) -> list[str]:
+        """The documents of stored articles not archived yet (``index.wanted_documents``)."""
+        if self.session is None:
+            return []
+        return index.wanted_documents(self.session.db, self.session.portal.id)
+
     def keep_aliases(self, aliases: dict[str, set[str]]) -> None:
         """Add the other URLs seen for stored articles to their ``alternate_urls``."""
         session = self.session

@@ -41,9 +41,19 @@ class CrawlSummary:
     skipped: dict[str, int]  # URLs not requested, by reason (discovery/skipped/<reason>)
     bad_input: dict[str, int]  # pages answered badly, by reason (bad_input/<reason>)
     refused: dict[str, int]  # requests out of scope, by reason (refused/<reason>)
+    limits_reached: list[str]  # the limits that kept URLs from being requested, said in words
     warc_bytes: int
     seconds: float
     finish_reason: str
+
+
+# Skip reasons that mean a limit, not a trap, stopped discovery: new articles may be missed.
+DISCOVERY_LIMITS = {"url_shape_limit": "PORTAL_URL_SHAPE_LIMIT", "max_pages": "PORTAL_MAX_PAGES"}
+
+
+def limits_reached(skipped: dict[str, int], settings: Settings) -> list[str]:
+    return [f"{skipped[reason]} URLs not requested: {name} = {settings.get(name)} reached"
+            for reason, name in DISCOVERY_LIMITS.items() if skipped.get(reason)]
 
 
 def project_settings(data_dir: Path, overrides: dict[str, Any] | None = None) -> Settings:
@@ -93,6 +103,8 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
             skipped=counts_under(stats, "discovery/skipped/"),
             bad_input=counts_under(stats, "bad_input/"),
             refused=counts_under(stats, "refused/"),
+            limits_reached=limits_reached(counts_under(stats, "discovery/skipped/"),
+                                          crawler.settings),
             warc_bytes=stats.get("archive/warc_bytes", 0),
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),

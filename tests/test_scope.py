@@ -252,3 +252,26 @@ def test_the_resolver_is_the_crawls():
 
     assert settings.TWISTED_DNS_RESOLVER == "crawler.resolver.PublicAddressResolver"
     assert {settings.DOWNLOAD_HANDLERS[s] for s in ("file", "ftp", "s3", "data")} == {None}
+
+
+def test_a_document_that_failed_is_asked_for_on_the_next_crawl(tmp_path):
+    # flaky.pdf fails twice: the first crawl (one retry) loses it; its article is stored and
+    # not fetched again, so only the archive can remember the document is still wanted.
+    data = tmp_path / "data"
+    flaky = {f"http://hostile.test{p}" for p, e in MANIFEST["urls"].items()
+             if e["fail_first_n"] > 1}
+    archived = {u for g in GOLD for u in g["attachments_archived"]}
+    logs = []
+    # Each crawl starts its own fixture server, which fails the document twice again: the
+    # second crawl has two retries, so its third try gets it.
+    for n, retries in enumerate(("RETRY_TIMES=1", "RETRY_TIMES=2")):
+        logs.append(tmp_path / f"requests-{n}.log")
+        run_cli("crawl", "--fixtures", str(HOSTILE), *SETTINGS, "-s", retries, data=data,
+                check=False, env={"PORTAL_ARCHIVE_FIXTURE_LOG": str(logs[-1])})
+        conn = sqlite3.connect(data / "index.db")
+        captured = {url for (url,) in conn.execute(
+            "select url from captures where status between 200 and 299")}
+        conn.close()
+        assert (archived - captured == flaky) if n == 0 else archived <= captured
+    second = {f"http://{host}{path}" for host, path in requests_served(logs[1])}
+    assert flaky <= second and not (archived - flaky) & second  # nothing fetched twice

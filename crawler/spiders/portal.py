@@ -74,6 +74,13 @@ class PortalSpider(scrapy.Spider):
             # A resumed crawl has seen its home page, but asks again: it tells whether the
             # portal is up (archive/health.py), and the links it finds are filtered as seen.
             yield scrapy.Request(url, callback=self.parse, dont_filter=resumed)
+        # Documents of stored articles still missing (a download failed, a crawl was killed
+        # before it): their articles are not fetched again, so their links are not seen again.
+        for url in self.known.wanted_documents():
+            request = self.follow(url, attachment=True)
+            if request is not None:
+                self.crawler.stats.inc_value("crawl/documents/wanted")
+                yield request
         if settings.getbool("PORTAL_SITEMAPS"):
             robots = urljoin(self.portal.base_url, "/robots.txt")
             yield scrapy.Request(robots, callback=self.parse_robots, dont_filter=True,
@@ -117,7 +124,7 @@ class PortalSpider(scrapy.Spider):
         headers = self.known.validators(url) if url else None
         if url and headers == {}:
             url, skipped = None, self.links.skip("known_article", url)
-        if url and not self.links.take_page():
+        if url and not self.links.take(url):
             url, skipped = None, self.links.skip("max_pages", url)
         if skipped:
             self.crawler.stats.inc_value(f"discovery/skipped/{skipped}")

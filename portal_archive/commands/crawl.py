@@ -233,6 +233,9 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         overrides = {**job.settings(), **overrides}
         portals = job.with_full_crawls(portals)
         summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
+        for summary in summaries:
+            for line in summary.limits_reached:  # a limit may keep new articles unfound
+                job.report(f"warning: {summary.portal}: {line}")
         exit_code = job.finish(portals, project_settings(ctx.obj["data"], overrides))
     if as_json:
         echo_json([asdict(s) for s in summaries])
