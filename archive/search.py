@@ -789,7 +789,9 @@ def search(db: Connection, text: str, *, filters: Filters | None = None,
     rows = {values[0]: dict(zip(names, values, strict=True)) for values in cursor}
     hits = []
     for rowid in rowids:
-        row = rows[rowid]
+        row = rows.get(rowid)
+        if row is None:  # an index row whose article is gone: nothing to show
+            continue
         body = "\n".join(x for x in (row.pop("summary"), row.pop("text")) if x)
         row.pop("rowid")
         row["snippet"] = snippet(body, query)
