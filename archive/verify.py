@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from archive import index
+from archive.progress import Progress
 from archive.warc import OPEN_SUFFIX
 from archive.warcfiles import (
     TornMember,
@@ -39,15 +40,17 @@ class Report:
                 "pointers": self.pointers, "problems": self.problems, "repairs": self.repairs}
 
 
-def verify(data_dir: Path, *, repair: bool = False,
-           progress: Callable[[int], None] | None = None) -> Report:
+def verify(data_dir: Path, *, repair: bool = False, progress: Progress | None = None,
+           ) -> Report:
+    """Check every WARC file (``progress`` counts their bytes), then every pointer of the
+    index (a stage of its own)."""
     report = Report()
     warc_dir = data_dir / "warc"
     for path in warc_files(warc_dir, include_open=True):
         _check_file(path, report, repair, progress)
     db_path = data_dir / "index.db"
     if db_path.exists():
-        _check_pointers(data_dir, report, repair)
+        _check_pointers(data_dir, report, repair, progress)
     return report
 
 
@@ -91,10 +94,15 @@ def _check_file(path: Path, report: Report, repair: bool,
         report.repairs.append(f"{path.name}: complete; renamed to {closed.name}")
 
 
-def _check_pointers(data_dir: Path, report: Report, repair: bool) -> None:
+def _check_pointers(data_dir: Path, report: Report, repair: bool,
+                    progress: Progress | None) -> None:
     # Checking only reads: a read-only archive is verified as it is.
     path = data_dir / "index.db"
     db = index.open_index(path) if repair else index.open_index_readonly(path)
+    if progress is not None:
+        progress.stage("Checking the index", db.execute(
+            "select (select count(*) from captures) + (select count(*) from articles)"
+        ).fetchone()[0])
     warc_dir = data_dir / "warc"
     queries = (
         ("capture", "select record_id, warc_file, warc_offset, warc_length from captures"),
@@ -104,6 +112,8 @@ def _check_pointers(data_dir: Path, report: Report, repair: bool) -> None:
     for kind, sql in queries:
         for row in db.query(sql):
             report.pointers += 1
+            if progress is not None:
+                progress(1)
             where = f"{kind} {row.get('record_id') or row.get('url')}"
             try:
                 record = read_record(warc_dir, row["warc_file"], row["warc_offset"],

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import subprocess
 import sys
 
-from tests.conftest import FIXTURES, read_terminal
+from tests.conftest import FIXTURES, gold_records, read_terminal
 
 
 def test_a_crawl_on_a_terminal_shows_live_progress(tmp_path):
@@ -27,5 +28,8 @@ def test_a_crawl_on_a_terminal_shows_live_progress(tmp_path):
     lines = screen.decode().split("\r\x1b[K")
     final = lines[-1].strip()
     assert final.startswith("portals 1/1  pages ")
-    assert "new articles 10" in final and "pages/min" in final and "errors " in final
+    articles = sum(1 for g in gold_records() if g["portal"] == "vinhbao-hp")
+    assert f"  new {articles}  " in final and "pages/min" in final and "errors " in final
+    # While it ran: the portal's own rate and queue after the totals.
+    assert any(re.search(r"  \|  vinhbao-hp \d+ pages/min  \d+ queued", line) for line in lines)
     assert "Spider closed" not in screen.decode()  # Scrapy's log went to the log file

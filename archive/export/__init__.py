@@ -9,7 +9,7 @@ error an export reports: imports nothing of the package), one module per writer,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from archive.export.formats import FORMATS, writer_for
 from archive.export.records import FIELDS, ExportError, record
 from archive.filters import Filters
 from archive.paths import remove_tree
+from archive.progress import Progress
 from archive.query import QueryError, parse_query
 from archive.search import MATCHES
 
@@ -115,7 +116,7 @@ def export(
     filters: Filters | None = None,
     dedup: bool = False,
     force: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     options: dict[str, Any] | None = None,
 ) -> Summary:
     """Write the articles a search for ``query`` finds (all when None), kept by ``filters``, to
@@ -136,6 +137,8 @@ def export(
         summary.count(rec)
         if progress:
             progress(1)
+    if progress is not None and make_writer.finishing:
+        progress.stage(make_writer.finishing, 0)  # the records are written, not the package
     summary.files = writer.close()
     summary.near_duplicates = cluster_counts(db, query, filters, dedup=dedup)
     if dedup:

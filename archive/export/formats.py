@@ -2,8 +2,9 @@
 
 A writer is made with the output directory (and the archive's data directory, which only WACZ
 reads), takes records one at a time (``write``) and returns the files it made, relative to the
-output (``close``). Its class says what its files hold (``layout``, for the datasheet) and
-which optional package it needs, if any (``requires``). To add a format: a module here with
+output (``close``). Its class says what its files hold (``layout``, for the datasheet), which
+optional package it needs, if any (``requires``), and, when closing takes a while, what it
+does then (``finishing``, a stage of the progress bar). To add a format: a module here with
 its writer, and one line in ``WRITERS``.
 """
 
@@ -23,6 +24,7 @@ from archive.export.wacz import WaczWriter
 class Writer(Protocol):
     layout: ClassVar[str]
     requires: ClassVar[str | None]
+    finishing: ClassVar[str | None]  # what ``close`` does, when it takes a while
 
     def __init__(self, output: Path, *, data_dir: Path) -> None: ...
     def write(self, record: dict[str, Any]) -> None: ...

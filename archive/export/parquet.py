@@ -52,6 +52,7 @@ class ParquetWriter:
               "timestamps with time zone for published (+07:00) and first_seen, last_seen, "
               "captured (UTC)), written in row groups")
     requires = "pyarrow"
+    finishing = None
 
     def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         # pyarrow is an optional extra (portal-archive[export]): loaded when a Parquet

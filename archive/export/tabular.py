@@ -16,6 +16,7 @@ class JsonlWriter:
     name = "articles.jsonl"
     layout = "articles.jsonl: one JSON object per line, UTF-8"
     requires = None
+    finishing = None
 
     def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         self.fh = open(output / self.name, "w", encoding="utf-8", newline="\n")  # noqa: SIM115
@@ -42,6 +43,7 @@ class CsvWriter:
     layout = ("articles.csv: RFC 4180, UTF-8, header row; captions and attachments as JSON; "
               'null as an empty cell, an empty string as a quoted one ("")')
     requires = None
+    finishing = None
 
     def __init__(self, output: Path, *, data_dir: Path | None = None, bom: bool = False) -> None:
         # RFC 4180: CRLF line ends, quotes doubled; newlines inside text stay inside quotes.

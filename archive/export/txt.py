@@ -26,6 +26,7 @@ class TxtWriter:
     layout = ("<portal>/<year>/<id>.txt: one UTF-8 file per article (a header of fields, a "
               "blank line, the text); index.csv lists every file with its fields")
     requires = None
+    finishing = None
 
     def __init__(self, output: Path, *, data_dir: Path | None = None) -> None:
         self.output = output.resolve()

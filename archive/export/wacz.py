@@ -34,6 +34,7 @@ class WaczWriter:
               "conversion) with a CDX index and a pages list, for ReplayWeb.page; "
               "articles.jsonl beside it holds the records")
     requires = "wacz"
+    finishing = "Packing the WACZ: copying the records, indexing, hashing"
 
     def __init__(self, output: Path, *, data_dir: Path) -> None:
         self.output = output

@@ -27,6 +27,7 @@ from archive import health, runs
 from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
+from archive.progress import LineHandler, print_above
 from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
 from crawler.runner import (
@@ -63,8 +64,9 @@ class CrawlJob:
             raise Locked(f"{e}: not crawling. Runs overlap: make the interval longer, "
                          "or wait for it to finish.") from e
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        # Scrapy logs to the file; errors also go to stderr, which cron mails.
-        self.stderr_handler = logging.StreamHandler(sys.stderr)
+        # Scrapy logs to the file; errors also go to stderr, which cron mails (above the
+        # progress line on a terminal, never glued to it).
+        self.stderr_handler = LineHandler(sys.stderr)
         self.stderr_handler.setLevel(logging.ERROR)
         logging.getLogger().addHandler(self.stderr_handler)
         return self
@@ -75,7 +77,7 @@ class CrawlJob:
 
     def report(self, line: str) -> None:
         """An error or alarm line: on stderr (cron mails it) and at the end of the run's log."""
-        click.echo(line, err=True)
+        print_above(line, sys.stderr)
         with self.log_file.open("a", encoding="utf-8") as log:
             log.write(line + "\n")
 
