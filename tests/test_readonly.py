@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,10 @@ def read_only_archive(crawled_archive, tmp_path_factory):
                     "CAP_SYS_ADMIN, as CI has)")
     data = tmp_path_factory.mktemp("ro") / "data"
     shutil.copytree(crawled_archive, data)
-    assert not list(data.glob("index.db-*"))  # a finished crawl leaves no -wal or -shm
+    conn = sqlite3.connect(data / "index.db")  # as a finished crawl leaves it: no -wal
+    conn.execute("pragma wal_checkpoint(truncate)")
+    conn.close()
+    assert not list(data.glob("index.db-*"))
     return data
 
 
@@ -112,3 +116,24 @@ def test_writing_commands_say_so_in_one_line(read_only_archive):
     result = run_read_only(read_only_archive, "verify", "--repair")
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("Error: ")
+
+
+def test_a_copy_taken_beside_a_writer_is_read_with_its_wal(crawled_archive, tmp_path):
+    # A snapshot taken while a crawl had the index open holds -wal and -shm files: what was
+    # committed in the WAL is read too (mode=ro, as SQLite allows since 3.22).
+    if UNSHARE is None or not can_mount_read_only(tmp_path):
+        pytest.skip("this machine cannot make a read-only mount")
+    source = tmp_path / "source"
+    shutil.copytree(crawled_archive, source)
+    writer = sqlite3.connect(source / "index.db")
+    writer.execute("pragma wal_autocheckpoint = 0")
+    url = writer.execute("select url from articles order by url limit 1").fetchone()[0]
+    writer.execute("update articles set title = 'Tin trong WAL' where url = ?", [url])
+    writer.commit()
+    snapshot_dir = tmp_path / "snapshot"
+    shutil.copytree(source, snapshot_dir)  # the -wal and -shm come along
+    writer.close()
+    assert (snapshot_dir / "index.db-wal").stat().st_size > 0
+    shown = run_read_only(snapshot_dir, "show", url)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.splitlines()[0] == "Tin trong WAL"
