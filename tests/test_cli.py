@@ -55,6 +55,9 @@ def test_portals_lists_the_registry_as_json():
     (["crawl", "--portal", "no-such-portal"], "unknown portal id: no-such-portal"),
     (["crawl", "-s", "NOEQUALS"], "is not NAME=VALUE"),
     (["crawl", "--fixtures", "."], "has no index.json"),
+    (["export", "--since", "2020-13", "--format", "csv", "--output", "x"], "is not a date"),
+    (["export", "--until", "2020-02-30", "--format", "csv", "--output", "x"], "is not a date"),
+    (["search", "hội", "--since", "2020-02-30"], "is not a date"),
 ])
 def test_user_mistakes_get_one_clear_line(args, message, tmp_path):
     result = CliRunner().invoke(cli, ["--data", str(tmp_path), *args])

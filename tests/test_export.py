@@ -308,6 +308,14 @@ def test_export_command_prints_a_summary(crawled_archive, tmp_path):
     assert bad.returncode != 0 and "--force" in bad.stderr and "Traceback" not in bad.stderr
 
 
+def test_an_output_nothing_can_be_written_to_is_one_line(crawled_archive):
+    result = run_cli("export", "--format", "jsonl", "--output", "/proc/portal-archive-x",
+                     data=crawled_archive, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: /proc/portal-archive-x: ")
+    assert result.stderr.count("\n") == 1
+
+
 def test_export_shows_progress_on_a_terminal(crawled_archive, tmp_path):
     import os
     import pty

@@ -85,6 +85,8 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
                                  options={"bom": True} if bom else None)
     except (ExportError, FilterError) as e:
         raise click.ClickException(str(e)) from e
+    except OSError as e:  # --output where nothing can be written (/proc/x, a full disk)
+        raise click.ClickException(f"{e.filename or output}: {e.strerror}") from None
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
     dups = sheet["near_duplicates"]
     dropped = f"; {dups['dropped_by_dedup']} left out by --dedup" if dedup else ""
