@@ -5,6 +5,7 @@ A portal needs only an id and a base URL; everything else helps but is optional.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import ipaddress
 import json
@@ -207,9 +208,10 @@ def select(portals: dict[str, Portal], ids: list[str] | tuple[str, ...]) -> list
         return [p for p in portals.values() if p.enabled and p.status == "live"]
     unknown = [i for i in ids if i not in portals]
     if unknown:
-        raise RegistryError(
-            f"unknown portal id: {', '.join(unknown)} (known: {', '.join(sorted(portals))})"
-        )
+        close = sorted({c for i in unknown for c in difflib.get_close_matches(i, portals, n=3)})
+        hint = (f"did you mean {', '.join(close)}?" if close else
+                "'portal-archive portals' lists them")
+        raise RegistryError(f"unknown portal id: {', '.join(unknown)} ({hint})")
     dead = [i for i in ids if portals[i].status == "dead"]
     if dead:
         raise RegistryError(f"{', '.join(dead)}: dead (status = \"dead\" in the registry): "

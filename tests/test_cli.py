@@ -53,6 +53,7 @@ def test_portals_lists_the_registry_as_json():
 
 @pytest.mark.parametrize("args, message", [
     (["crawl", "--portal", "no-such-portal"], "unknown portal id: no-such-portal"),
+    (["crawl", "--portal", "aluoi-th"], "unknown portal id: aluoi-th (did you mean aluoi-tth"),
     (["crawl", "-s", "NOEQUALS"], "is not NAME=VALUE"),
     (["crawl", "--fixtures", "."], "has no index.json"),
     (["export", "--since", "2020-13", "--format", "csv", "--output", "x"], "is not a date"),
