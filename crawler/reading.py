@@ -10,6 +10,7 @@ when the crawl ends. ``PORTAL_READING_PROCESS = False`` reads pages in the crawl
 from __future__ import annotations
 
 import asyncio
+import configparser
 import logging
 import multiprocessing
 import os
@@ -52,13 +53,28 @@ class Reading:
     dated_links: dict[str, str]  # href (stripped, as written) -> the day printed next to it
 
 
-# The templates of the process that reads pages, by portal id.
+# The templates and cleaner options of the process that reads pages, by portal id.
 _templates: dict[str, cleaners.HostTemplate] = {}
+_options: dict[str, cleaners.Options] = {}
 
 
-def _use_template(portal: str, stored: str | None) -> None:
-    _templates[portal] = (cleaners.HostTemplate.from_json(stored) if stored
-                          else cleaners.HostTemplate())
+def _use_template(portal: str, stored: str | None, config: str | None = None) -> None:
+    """Begin reading ``portal``'s pages: its stored template (JSON) and cleaner options (the
+    shipped cleaners/settings.cfg, overridden by the ``config`` file if given)."""
+    options = cleaners.Options.from_config(config)
+    template = (cleaners.HostTemplate.from_json(stored) if stored
+                else cleaners.HostTemplate())
+    template.share, template.min_pages = options.template_share, options.template_min_pages
+    _templates[portal], _options[portal] = template, options
+
+
+def check_cleaners_config(path: str | None) -> None:
+    """Raise ``ValueError`` with a one-line reason when ``path`` is no usable cleaners config
+    (a crawl checks it before it starts: the reading process cannot say so itself)."""
+    try:
+        cleaners.Options.from_config(path)
+    except (OSError, ValueError, configparser.Error) as e:
+        raise ValueError(f"cleaners config {path}: {e}") from e
 
 
 def _template_json(portal: str) -> str:
@@ -83,7 +99,7 @@ def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
     if learn == "all":
         template.learn(tree, url, blocks=blocks)
     article = cleaners.extract(body, url, headers, template=template, parsed=parsed,
-                               blocks=blocks, date_hint=date_hint)
+                               blocks=blocks, date_hint=date_hint, options=_options[portal])
     if article is not None and learn == "articles":
         template.learn(tree, url, blocks=blocks)
     canonical = CANONICAL_HREFS(tree)
@@ -144,17 +160,18 @@ def _start_reading_process(parent: int) -> None:
 class PageReader:
     """Reads the pages of one portal's crawl, in a process of its own unless ``in_process``."""
 
-    def __init__(self, portal: str, stored_template: str | None, *, in_process: bool) -> None:
+    def __init__(self, portal: str, stored_template: str | None, *, in_process: bool,
+                 cleaners_config: str | None = None) -> None:
         self.portal = portal
+        self.start = (portal, stored_template, cleaners_config)
         self.pool: ProcessPoolExecutor | None = None
         if not in_process:
             self.pool = ProcessPoolExecutor(
                 max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                 initializer=_start_reading_process, initargs=(os.getpid(),))
-            self.pool.submit(_use_template, portal, stored_template)
+            self.pool.submit(_use_template, *self.start)
         else:
-            _use_template(portal, stored_template)
-        self.stored_template = stored_template
+            _use_template(*self.start)
 
     async def read(self, body: bytes, url: str, content_type: str, learn: str,
                    date_hint: tuple[str, str] | None = None) -> Reading | None:
@@ -168,7 +185,7 @@ class PageReader:
                 logger.error("the page reading process died; reading pages in the crawl's "
                              "process from now on")
                 self.pool = None
-                _use_template(self.portal, self.stored_template)
+                _use_template(*self.start)
         return read_page(self.portal, body, url, content_type, learn, date_hint)
 
     def close(self) -> str | None:
@@ -185,4 +202,5 @@ class PageReader:
             if self.pool is not None:
                 self.pool.shutdown(wait=True, cancel_futures=True)
             _templates.pop(self.portal, None)
+            _options.pop(self.portal, None)
         return template

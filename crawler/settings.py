@@ -75,6 +75,11 @@ DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
 # List from the internet. A portal that needs them: `settings = {COOKIES_ENABLED = true}`.
 COOKIES_ENABLED = False
 
+# -- Cleaners -------------------------------------------------------------------------------
+# A file overriding keys of the cleaners' shipped settings.cfg (cleaners/settings.cfg); the
+# CLI sets it with --cleaner-config.
+CLEANERS_CONFIG = None
+
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # First of all, before robots.txt is asked for: every request, redirects included.

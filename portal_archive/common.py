@@ -128,6 +128,14 @@ def filter_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def cleaner_config_option(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``--cleaner-config FILE``: keys that override the cleaners' shipped settings.cfg."""
+    return click.option(
+        "--cleaner-config", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        metavar="FILE", help="Override cleaner options (cleaners/settings.cfg keys) from FILE.",
+    )(fn)
+
+
 def write_rows(rows: Iterable[dict[str, Any]], fmt: str, fields: Sequence[str]) -> None:
     """Rows for another program: a JSON array, JSON lines or CSV, in ``fields`` order."""
     rows = ({name: row.get(name) for name in fields} for row in rows)

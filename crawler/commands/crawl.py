@@ -1,6 +1,7 @@
 """``scrapy crawl``, as Scrapy runs it, with a portal crawl's failures said in one line and its
-exit status: 2 when the arguments name no portal, 3 when another crawl holds the data
-directory's lock (the statuses of ``portal-archive crawl``)."""
+exit status: 2 when the arguments name no portal (or ``CLEANERS_CONFIG`` is no usable file),
+3 when another crawl holds the data directory's lock (the statuses of ``portal-archive crawl``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
 from crawler.extensions.session import LOCKED
+from crawler.reading import check_cleaners_config
 from crawler.registry import RegistryError, named_portal
 from crawler.spiders.portal import PortalSpider
 
@@ -26,7 +28,9 @@ class Command(ScrapyCrawlCommand):
         if args == [PortalSpider.name]:
             try:
                 named_portal(**{k: v for k, v in opts.spargs.items() if k in PORTAL_ARGUMENTS})
-            except RegistryError as e:
+                assert self.settings is not None
+                check_cleaners_config(self.settings.get("CLEANERS_CONFIG"))
+            except (RegistryError, ValueError) as e:
                 print(f"error: {e}", file=sys.stderr)
                 self.exitcode = EXIT_USAGE
                 return

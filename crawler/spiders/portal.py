@@ -59,7 +59,8 @@ class PortalSpider(scrapy.Spider):
         # The home page is checked against it (crawler/extensions/recorder.py).
         self.template = cleaners.HostTemplate.from_json(stored) if stored else None
         self.reader = PageReader(self.portal.id, stored,
-                                 in_process=not settings.getbool("PORTAL_READING_PROCESS"))
+                                 in_process=not settings.getbool("PORTAL_READING_PROCESS"),
+                                 cleaners_config=settings.get("CLEANERS_CONFIG"))
         self.attachment_max_size = settings.getint("PORTAL_ATTACHMENT_MAX_SIZE")
         full = settings.getbool("OPS_FULL_CRAWL")
         self.known = KnownArticles(session, {}) if full else KnownArticles.load(session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import configparser
 import json
 from collections import Counter, defaultdict
 from dataclasses import asdict
@@ -10,9 +11,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from cleaners import extract, learn_template, parse
+from cleaners import Options, extract, learn_template, parse
 from cleaners.evaluate import evaluate
-from portal_archive.common import CONTEXT_SETTINGS, print_table
+from portal_archive.common import CONTEXT_SETTINGS, cleaner_config_option, print_table
 
 
 def _read_url_file(path: Path) -> list[tuple[Path, str]]:
@@ -34,8 +35,9 @@ def _read_url_file(path: Path) -> list[tuple[Path, str]]:
 @click.option("--urls-from", type=click.Path(dir_okay=False, path_type=Path),
               help="File of 'path<TAB>url' lines, added after PATH arguments.")
 @click.option("--jsonl", is_flag=True, help="One JSON object per line instead of an array.")
+@cleaner_config_option
 def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: Path | None,
-                    jsonl: bool) -> None:
+                    jsonl: bool, cleaner_config: Path | None) -> None:
     """Extract articles from local HTML files; prints JSON (null for non-articles).
 
     All inputs of one call are learned together as host templates (per host) before any
@@ -45,7 +47,12 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
     Example:
         portal-archive extract page.html --url http://example.test/tin-1.html
         portal-archive extract --urls-from pages.tsv --jsonl
+        portal-archive extract page.html --cleaner-config strict.cfg
     """
+    try:
+        options = Options.from_config(cleaner_config)
+    except (ValueError, configparser.Error) as e:
+        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
     if urls and len(urls) != len(paths):
         raise click.ClickException(
             f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
@@ -66,11 +73,11 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
     for (_, url), doc in zip(bodies, docs, strict=True):
         if doc is not None:
             pages_by_host[urlsplit(url).hostname or ""].append((doc[0], url))
-    templates = {host: learn_template(pages) for host, pages in pages_by_host.items()}
+    templates = {host: learn_template(pages, options) for host, pages in pages_by_host.items()}
     results = []
     for (body, url), doc in zip(bodies, docs, strict=True):
         art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
-                              parsed=doc)
+                              parsed=doc, options=options)
         if art is None:
             results.append(None)
             continue

@@ -28,6 +28,7 @@ from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from archive.progress import LineHandler, print_above
+from crawler.reading import check_cleaners_config
 from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
 from crawler.runner import (
@@ -37,7 +38,13 @@ from crawler.runner import (
     known_settings,
     project_settings,
 )
-from portal_archive.common import CONTEXT_SETTINGS, echo_json, parse_settings, print_table
+from portal_archive.common import (
+    CONTEXT_SETTINGS,
+    cleaner_config_option,
+    echo_json,
+    parse_settings,
+    print_table,
+)
 from portal_archive.demo.server import FixtureServer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
@@ -197,11 +204,13 @@ def print_summaries(summaries: list[CrawlSummary]) -> None:
 @click.option("--district", help="With --url: the district the portal belongs to.")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a crawler setting (see crawler/settings.py), as scrapy -s does.")
+@cleaner_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.pass_context
 def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
                   fixtures: Path | None, url: str | None, province: str | None,
-                  district: str | None, settings: tuple[str, ...], as_json: bool) -> None:
+                  district: str | None, settings: tuple[str, ...], cleaner_config: Path | None,
+                  as_json: bool) -> None:
     """Crawl portals into the archive.
 
     Every request and response goes to WARC; articles go to the index. Made for cron: one crawl
@@ -215,8 +224,15 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         portal-archive crawl --fixtures portal_archive/demo/fixtures
         portal-archive crawl --url https://example.gov.vn/ --province "Hà Nội"
         portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
+        portal-archive crawl --portal baonghean --cleaner-config strict.cfg
     """
     overrides = parse_settings(settings, known_settings())
+    if cleaner_config is not None:
+        overrides["CLEANERS_CONFIG"] = str(cleaner_config.resolve())
+    try:
+        check_cleaners_config(overrides.get("CLEANERS_CONFIG"))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
     if all_portals and (portal_ids or url):
         raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
     try:
