@@ -29,7 +29,7 @@ from crawler.extensions.session import ArchiveSession
 from crawler.feeds import read_feed
 from crawler.incremental import KnownArticles
 from crawler.pagetypes import PageTypes, is_feed, page_type
-from crawler.reading import PageReader
+from crawler.reading import PageReader, Reading
 from crawler.registry import Portal, named_portal
 from crawler.urls import clean_url, join_url
 
@@ -164,36 +164,48 @@ class PortalSpider(scrapy.Spider):
             for request in self.parse_feed(response):
                 yield request
             return
-        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
-        # A recrawl fetches listings again but few articles: it teaches only its new articles,
-        # or the template would drift towards listings with every run.
-        asked = (response.meta.get("redirect_urls") or [response.url])[0]
-        hint = self.date_hints.hint(clean_url(asked))
-        if hint:
-            self.crawler.stats.inc_value(f"crawl/pages/date_hint/{hint[1]}")
-        reading = await self.reader.read(response.body, response.url, content_type,
-                                         "all" if self.first_crawl else "articles", hint)
+        reading = await self.read(response, content_type)
         if reading is None:  # empty, binary or not HTML at all: nothing to follow or extract
             self.set_page_type(response, page_type(response.url, [], self.home_urls))
             return
-        links = [join_url(response.url, h) for h in reading.hrefs + reading.alternates
-                 if h and not h.startswith(NOT_LINKS)]
-        for href, day in reading.dated_links.items():
-            self.date_hints.see(clean_url(join_url(response.url, href)), day, "listing")
+        links = self.links_of(response, reading)
         for request in self.follow_all(links):
             yield request
-        article = reading.article
-        kind = "article" if article else page_type(response.url, links, self.home_urls)
+        kind = "article" if reading.article else page_type(response.url, links, self.home_urls)
         self.set_page_type(response, kind)
         record = response.meta.get("warc_record")
         if kind == "page" and record:
             self.pages.untyped(record.record_id, links)
-        if article is None:
-            return
+        if reading.article is not None:
+            for found in self.parse_article(response, reading):
+                yield found
+
+    def links_of(self, response: Response, reading: Reading) -> list[str]:
+        """The page's links, absolute; the dates it prints next to them are kept as hints."""
+        for href, day in reading.dated_links.items():
+            self.date_hints.see(clean_url(join_url(response.url, href)), day, "listing")
+        return [join_url(response.url, h) for h in reading.hrefs + reading.alternates
+                if h and not h.startswith(NOT_LINKS)]
+
+    async def read(self, response: TextResponse, content_type: str) -> Reading | None:
+        """The page read in the reading process, with the date other pages gave it."""
+        asked = (response.meta.get("redirect_urls") or [response.url])[0]
+        hint = self.date_hints.hint(clean_url(asked))
+        if hint:
+            self.crawler.stats.inc_value(f"crawl/pages/date_hint/{hint[1]}")
+        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
+        # A recrawl fetches listings again but few articles: it teaches only its new articles,
+        # or the template would drift towards listings with every run.
+        return await self.reader.read(response.body, response.url, content_type,
+                                      "all" if self.first_crawl else "articles", hint)
+
+    def parse_article(self, response: Response, reading: Reading) -> Iterator[Any]:
+        """The article's attachments, then the article itself, under its canonical URL."""
+        article = reading.article
+        assert article is not None
         fetched = clean_url(response.url)
         self.pages.article(fetched)
-        for request in self.follow_all([a["url"] for a in article.attachments], attachment=True):
-            yield request
+        yield from self.follow_all([a["url"] for a in article.attachments], attachment=True)
         canonical = reading.canonical
         canonical = clean_url(join_url(response.url, canonical)) if canonical else None
         url = (canonical if canonical and self.portal.in_scope(canonical)
@@ -205,7 +217,7 @@ class PortalSpider(scrapy.Spider):
             "url": url,
             "fetched_url": response.url,
             "article": article,
-            "warc_record": record,
+            "warc_record": response.meta.get("warc_record"),
             "warc_date": response.meta.get("warc_date"),
             "search_columns": reading.search_columns,
         }
