@@ -70,8 +70,8 @@ class Portal:
                  district: str | None = None) -> Portal:
         """An ad-hoc portal from its base URL; its id is the URL's host (and port, if named),
         shortened with a hash of the whole when longer than a portal id may be."""
-        parts = urlsplit(url.strip())
         try:
+            parts = urlsplit(url.strip())
             port = parts.port
         except ValueError as e:
             raise RegistryError(f"{url!r} is not an http(s) URL: {e}") from e

@@ -24,11 +24,11 @@ logger = logging.getLogger(__name__)
 def retry_after_seconds(value: str) -> float | None:
     """``Retry-After`` as seconds: a number of seconds, or an HTTP date."""
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # "²".isdigit() too, which float() refuses
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
