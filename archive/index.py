@@ -20,6 +20,7 @@ import sqlite_utils
 from sqlite_utils import Migrations
 
 from . import search, units
+from .dberror import REINDEX_HINT, is_damage
 
 migrations = Migrations("portal-archive")
 
@@ -99,14 +100,27 @@ def article_id(url: str) -> str:
     return hashlib.sha1(url.encode("utf-8")).hexdigest()[:16]
 
 
+class DamagedIndex(sqlite3.DatabaseError):
+    """The index file cannot be read as an SQLite database: it is to be rebuilt from WARC."""
+
+    def __init__(self, path: Path, error: Exception) -> None:
+        super().__init__(f"{path}: the index cannot be read ({error}): {REINDEX_HINT}")
+
+
 def open_index(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating or migrating as needed) the index at ``path``."""
+    """Open (creating or migrating as needed) the index at ``path``; DamagedIndex when the
+    file is not a readable SQLite database."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
-    db.enable_wal()
-    db.execute("PRAGMA synchronous=NORMAL")  # WAL makes NORMAL crash-safe for committed data
-    migrations.apply(db)
+    try:
+        db = sqlite_utils.Database(path)
+        db.enable_wal()
+        db.execute("PRAGMA synchronous=NORMAL")  # WAL makes NORMAL crash-safe for committed data
+        migrations.apply(db)
+    except sqlite3.DatabaseError as e:
+        if is_damage(e):
+            raise DamagedIndex(path, e) from None
+        raise
     return db
 
 
@@ -126,7 +140,14 @@ def open_index_readonly(path: Path | str) -> sqlite_utils.Database:
     writable = os.access(path.parent, os.W_OK)
     mode = "mode=ro" if writable or Path(f"{path}-shm").exists() else "immutable=1"
     db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?{mode}", uri=True))
-    if migrations.pending(db):
+    try:
+        pending = migrations.pending(db)
+    except sqlite3.DatabaseError as e:
+        db.close()
+        if is_damage(e):
+            raise DamagedIndex(path, e) from None
+        raise
+    if pending:
         db.close()
         raise OutdatedIndex(f"{path} was written by an older portal-archive: open it once "
                             "with write access (any command as its owner) to update it")

@@ -65,6 +65,23 @@ class RunLock:
         self.release()
 
 
+def is_held(data_dir: Path) -> bool:
+    """Whether a crawl (or a repair) holds the data directory's lock now. Only looks: takes
+    nothing, writes nothing (a read-only archive has no crawl running)."""
+    path = Path(data_dir) / LOCK_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)  # closing lets go of a lock taken here
+    return False
+
+
 class SharedRunLock:
     """The data directory's lock, held once per process however many holders ask for it: the
     first ``acquire`` takes the ``RunLock``, the last ``release`` lets it go."""

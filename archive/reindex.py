@@ -11,16 +11,18 @@ learned templates) is copied from the old index when there is one.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sqlite3
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from archive import index, search
 from archive.paths import remove_file
-from archive.warc import NOT_MODIFIED_PROFILE
-from archive.warcfiles import iter_members, parse_record, warc_files
+from archive.warc import NOT_MODIFIED_PROFILE, OPEN_SUFFIX
+from archive.warcfiles import Damage, iter_members, parse_record, readable_records, warc_files
 
 CAPTURE_TYPES = ("response", "revisit", "resource")
 # Not in WARC: carried over from the old index (run history, learned templates, alarms).
@@ -28,9 +30,14 @@ KEPT_TABLES = ("runs", "templates", "portal_health")
 
 
 def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
-            progress: Callable[[int], None] | None = None) -> dict[str, int]:
+            progress: Callable[[int], None] | None = None,
+            on_damage: Callable[[Damage], None] | None = None,
+            notes: list[str] | None = None) -> dict[str, int]:
     """Rebuild ``data_dir/index.db`` from ``files`` (default: every closed WARC file of the
-    archive) into a new file, then swap it in; return counts of what was read."""
+    archive) into a new file, then swap it in; return counts of what was read. A damaged
+    region of a file is skipped and reported to ``on_damage`` (default: raised as
+    TornMember); every readable record around it is read. What is worth saying but did not
+    stop the rebuild (an old index too damaged to carry anything over) goes to ``notes``."""
     warc_dir = data_dir / "warc"
     files = list(files) if files is not None else warc_files(warc_dir)
     target = data_dir / "index.db"
@@ -42,9 +49,17 @@ def rebuild(data_dir: Path, files: Iterable[Path] | None = None, *,
     counts = {"files": 0, "records": 0, "captures": 0, "articles": 0}
     try:
         if target.exists():
-            _copy_tables(target, db)
+            try:
+                _copy_tables(target, db)
+            except sqlite3.DatabaseError as e:  # the very reason to reindex, often
+                db.conn.rollback()
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("detach database old")
+                (notes if notes is not None else []).append(
+                    f"{target} could not be read ({e}): run history, learned templates and "
+                    "health verdicts, which WARC does not hold, are not carried over")
         for path in files:
-            _read_file(db, path, counts, progress)
+            _read_file(db, path, counts, progress, on_damage=on_damage)
             counts["files"] += 1
         search.maintain(db, growth=1.0)  # the tiers learned from the whole archive
         db.conn.commit()
@@ -72,16 +87,28 @@ def _copy_tables(old_path: Path, db: Any) -> None:
     db.execute("detach database old")
 
 
+def catch_up(db: Any, path: Path, missing: set[str]) -> dict[str, int]:
+    """Add to the index the records of ``path`` it lacks (``missing``: their record ids), as
+    the crawl would have had it not been killed first: captures, then articles in the order
+    they were written; page types and other URLs of the file again (both idempotent)."""
+    counts = {"records": 0, "captures": 0, "articles": 0}
+    _read_file(db, path, counts, None, only=missing, on_damage=lambda damage: None)
+    return counts
+
+
 def _read_file(db: Any, path: Path, counts: dict[str, int],
-               progress: Callable[[int], None] | None) -> None:
+               progress: Callable[[int], None] | None, *, only: set[str] | None = None,
+               on_damage: Callable[[Damage], None] | None = None) -> None:
+    """Index the records of ``path`` (only those whose ids are in ``only``, when given)."""
     portal: dict[str, Any] = {}
     run_id: int | None = None
     captures: dict[str, dict[str, Any]] = {}
     page_types: dict[str, str] = {}
-    name = path.name
+    name = path.name.removesuffix(OPEN_SUFFIX)
+    records = (readable_records(path, on_damage) if on_damage is not None
+               else ((m, parse_record(m.data)) for m in iter_members(path)))
     with db.conn:
-        for member in iter_members(path):
-            record = parse_record(member.data)
+        for member, record in records:
             counts["records"] += 1
             if progress:
                 progress(member.length)
@@ -111,12 +138,15 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
                     "warc_file": name, "warc_offset": member.offset,
                     "warc_length": member.length, "source": index.LIVE,
                 }
+                if only is not None and headers.get_header("WARC-Record-ID") not in only:
+                    continue
                 if headers.get_header("WARC-Profile") == NOT_MODIFIED_PROFILE:
                     # As the crawl did on the 304: the article of the page is unchanged.
                     index.touch_article(db, headers.get_header("WARC-Target-URI"),
                                         headers.get_header("WARC-Date"))
             elif kind == "conversion":
-                _store_conversion(db, record, captures, counts)
+                if only is None or headers.get_header("WARC-Record-ID") in only:
+                    _store_conversion(db, record, captures, counts)
             elif kind == "metadata":
                 data = json.loads(record.payload or b"{}")  # type: ignore[attr-defined]
                 page_types.update(data.get("page_types", {}))
@@ -126,6 +156,8 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
                     recovered["source"] = data["source"]
                 # Crawler: links to stored articles found after the article (crawler/incremental.py)
                 index.add_alternate_urls(db, data.get("alternate_urls", {}))
+    if only is not None:
+        captures = {r: row for r, row in captures.items() if r in only}
     with db.conn:
         index.insert_captures(db, captures.values())
         # The closing record of a crawl may sit in a later file than the captures it types.

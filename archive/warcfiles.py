@@ -7,10 +7,12 @@ read alone from its offset; a crash can only leave the last member of a ``.open`
 from __future__ import annotations
 
 import io
+import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.recordloader import ArchiveLoadFailed, ArcWarcRecord
@@ -19,6 +21,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from archive.warc import OPEN_SUFFIX
 
 CHUNK = 1 << 20
+GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, deflate: the first bytes of every gzip member
 
 
 class TornMember(Exception):
@@ -52,33 +55,99 @@ def _write_order(path: Path) -> tuple[str, str]:
     return (parts[-2], parts[-1]) if len(parts) == 3 else (path.name, "")
 
 
-def iter_members(path: Path) -> Iterator[Member]:
-    """Each complete gzip member of ``path``; raises TornMember where one is incomplete."""
+@dataclass(frozen=True, slots=True)
+class Damage:
+    """A region of a WARC file that holds no readable record: skipped, and reported in these
+    words by every command that meets it (verify, reindex, cdxj, show --raw, exports)."""
+
+    file: str
+    offset: int
+    length: int
+    reason: str
+
+    def __str__(self) -> str:
+        return (f"{self.file}: damaged region at offset {self.offset} ({self.length:,} bytes): "
+                f"{self.reason}")
+
+
+def iter_members(path: Path, *,
+                 on_damage: Callable[[Damage], None] | None = None) -> Iterator[Member]:
+    """Each complete gzip member of ``path``. Without ``on_damage``, raises TornMember where one
+    is incomplete or not gzip; with it, reports the damaged region (up to the next gzip member
+    found after it, or the end of the file) and goes on with the members after it."""
+    start = 0
     with open(path, "rb") as fh:
-        start = consumed = 0
-        decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        out: list[bytes] = []
-        pending = b""
         while True:
-            data = pending or fh.read(CHUNK)
-            pending = b""
-            if not data:
-                break
             try:
-                out.append(decompressor.decompress(data))
-            except zlib.error as e:
-                raise TornMember(start, f"not gzip data ({e})") from None
-            if decompressor.eof:
-                used = len(data) - len(decompressor.unused_data)
-                consumed += used
-                yield Member(start, consumed - start, b"".join(out))
-                start, out = consumed, []
-                pending = decompressor.unused_data
-                decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
-            else:
-                consumed += len(data)
-        if consumed != start:
-            raise TornMember(start, "file ends inside the record")
+                for member in _members_from(fh, start):
+                    start = member.offset + member.length
+                    yield member
+                return
+            except TornMember as torn:
+                if on_damage is None:
+                    raise
+                after = _next_member(fh, torn.offset + 1)
+                end = after if after is not None else os.fstat(fh.fileno()).st_size
+                on_damage(Damage(path.name, torn.offset, end - torn.offset, torn.reason))
+                if after is None:
+                    return
+                start = after
+
+
+def _members_from(fh: BinaryIO, start: int) -> Iterator[Member]:
+    fh.seek(start)
+    consumed = start
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    out: list[bytes] = []
+    pending = b""
+    while True:
+        data = pending or fh.read(CHUNK)
+        pending = b""
+        if not data:
+            break
+        try:
+            out.append(decompressor.decompress(data))
+        except zlib.error as e:
+            raise TornMember(start, f"not gzip data ({e})") from None
+        if decompressor.eof:
+            used = len(data) - len(decompressor.unused_data)
+            consumed += used
+            yield Member(start, consumed - start, b"".join(out))
+            start, out = consumed, []
+            pending = decompressor.unused_data
+            decompressor = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        else:
+            consumed += len(data)
+    if consumed != start:
+        raise TornMember(start, "file ends inside the record")
+
+
+def _next_member(fh: BinaryIO, offset: int) -> int | None:
+    """The offset of the next gzip member header at or after ``offset``, or None."""
+    fh.seek(offset)
+    tail = b""
+    while chunk := fh.read(CHUNK):
+        data = tail + chunk
+        found = data.find(GZIP_MAGIC)
+        if found >= 0:
+            return offset - len(tail) + found
+        offset += len(chunk)
+        tail = data[-(len(GZIP_MAGIC) - 1):]
+    return None
+
+
+def readable_records(path: Path, on_damage: Callable[[Damage], None]
+                     ) -> Iterator[tuple[Member, ArcWarcRecord]]:
+    """Each record of ``path`` that can be read, with its member; a damaged region or a member
+    that holds no WARC record is reported to ``on_damage`` and skipped."""
+    for member in iter_members(path, on_damage=on_damage):
+        try:
+            record = parse_record(member.data)
+        except Exception as e:  # noqa: BLE001 - a record warcio cannot read is damage
+            on_damage(Damage(path.name, member.offset, member.length,
+                             f"not a WARC record ({str(e)[:100]})"))
+            continue
+        yield member, record
 
 
 def parse_record(data: bytes, *, check_digests: bool = False) -> ArcWarcRecord:
@@ -155,6 +224,22 @@ def http_headers_at(warc_dir: Path, warc_file: str, offset: int,
         return None
 
 
+class DamagedRecord(Exception):
+    """The record a pointer names cannot be read: its bytes are damaged or missing."""
+
+    def __init__(self, damage: Damage) -> None:
+        super().__init__(str(damage))
+        self.damage = damage
+
+
 def read_record(warc_dir: Path, warc_file: str, offset: int, length: int) -> ArcWarcRecord:
-    """The record a pointer of the index points at (its raw payload read)."""
-    return parse_record(read_member(warc_path(warc_dir, warc_file), offset, length))
+    """The record a pointer of the index points at (its raw payload read); DamagedRecord
+    when it cannot be read."""
+    try:
+        return parse_record(read_member(warc_path(warc_dir, warc_file), offset, length))
+    except FileNotFoundError:
+        raise
+    except (TornMember, zlib.error, OSError, ArchiveLoadFailed, StopIteration, ValueError) as e:
+        reason = (e.reason if isinstance(e, TornMember) else f"not gzip data ({e})"
+                  if isinstance(e, zlib.error) else f"not a WARC record ({str(e)[:100]})")
+        raise DamagedRecord(Damage(warc_file, offset, length, reason)) from None

@@ -17,6 +17,10 @@ ARCHIVE_OPERATOR = "portal-archive operator (https://github.com/portal-archive/p
 ARCHIVE_WARC_MAX_SIZE = 1024**3  # bytes: a WARC file is closed and a new one begun past this
 ARCHIVE_WARC_GZIP_LEVEL = 6  # 1-9: zlib level of each record (bench/warc_bench.py)
 ARCHIVE_REVISITS = True  # a payload archived before for the URL is written as a revisit
+# Capture rows reach the index every N rows or S seconds, whichever comes first: what a crawl
+# killed leaves out, `verify --repair` takes back from the WARC files.
+ARCHIVE_INDEX_FLUSH_ROWS = 200
+ARCHIVE_INDEX_FLUSH_SECONDS = 2.0
 
 # -- Identity and politeness ----------------------------------------------------------------
 USER_AGENT = "portal-archive/0.1 (+https://github.com/portal-archive/portal-archive)"

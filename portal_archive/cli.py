@@ -13,6 +13,7 @@ printer, the progress bar) is in ``portal_archive/common.py``.
 from __future__ import annotations
 
 import importlib
+import sqlite3
 import sys
 import textwrap
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import NamedTuple
 import click
 
 from archive import __version__
+from archive.dberror import REINDEX_HINT, is_damage
 from portal_archive.common import CONTEXT_SETTINGS
 
 
@@ -73,6 +75,18 @@ class CommandTable(click.Group):
             return None
         module = importlib.import_module(f"portal_archive.commands.{entry.module}")
         return getattr(module, entry.function)
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except sqlite3.DatabaseError as e:
+            # Any command that finds the index damaged: one line, and how to mend it.
+            if not is_damage(e):
+                raise
+            index = (ctx.obj or {}).get("data", Path("data")) / "index.db"
+            said = str(e) if REINDEX_HINT in str(e) else \
+                f"{index}: the index cannot be read ({e}): {REINDEX_HINT}"
+            raise click.ClickException(said) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # As click lists commands, from the table: listing them loads none.

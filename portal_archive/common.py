@@ -19,6 +19,7 @@ from typing import Any
 
 import click
 
+from archive.dberror import REINDEX_HINT, is_damage
 from archive.filters import FilterError, Filters, period
 from archive.lock import LockedError, RunLock
 from archive.progress import Progress
@@ -68,11 +69,30 @@ class QueryCommand(click.Command):
 
 @contextlib.contextmanager
 def sqlite_errors(data_dir: Path) -> Iterator[None]:
-    """An SQLite error while a command reads the index, as one line naming the index."""
+    """An SQLite error while a command reads the index, as one line naming the index (and,
+    when the file is damaged, how to rebuild it)."""
     try:
         yield
     except sqlite3.Error as e:
-        raise click.ClickException(f"{data_dir / 'index.db'}: SQLite error: {e}") from None
+        raise click.ClickException(sqlite_message(data_dir / "index.db", e)) from None
+
+
+def sqlite_message(path: Path, error: sqlite3.Error) -> str:
+    """One line for an SQLite error on the index at ``path``."""
+    if str(error).startswith(str(path)):  # archive.index.DamagedIndex says it all
+        return str(error)
+    return f"{path}: SQLite error: {error}" + (f": {REINDEX_HINT}" if is_damage(error) else "")
+
+
+# C0 and C1 control characters but newline and tab: a crawled title must not move the cursor,
+# set the window title or write the clipboard (OSC 52) on the terminal that prints it.
+_CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20),
+                                          *range(0x7F, 0xA0))}
+
+
+def terminal_safe(text: str) -> str:
+    """``text`` with every control character but newline and tab shown as ``\\xNN``."""
+    return text if text.isprintable() else text.translate(_CONTROLS)
 
 
 def output_options(what: str, *formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

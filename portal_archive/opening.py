@@ -13,7 +13,7 @@ import click
 import sqlite_utils
 
 from archive.index import OutdatedIndex, open_index, open_index_readonly
-from portal_archive.common import index_path, may_write
+from portal_archive.common import index_path, may_write, sqlite_errors
 
 
 def open_existing_index(data_dir: Path, *, write: bool = False) -> sqlite_utils.Database:
@@ -21,12 +21,13 @@ def open_existing_index(data_dir: Path, *, write: bool = False) -> sqlite_utils.
     reads works on a read-only copy, a snapshot, or as a user without write access). An index
     older than the code is brought up to date first when the user may write it."""
     path = index_path(data_dir)
-    if write:
-        return open_index(path)
-    try:
+    with sqlite_errors(data_dir):  # a damaged index: one line, and how to rebuild it
+        if write:
+            return open_index(path)
+        try:
+            return open_index_readonly(path)
+        except OutdatedIndex as e:
+            if not may_write(path):
+                raise click.ClickException(str(e)) from None
+        open_index(path).close()  # the migrations, once
         return open_index_readonly(path)
-    except OutdatedIndex as e:
-        if not may_write(path):
-            raise click.ClickException(str(e)) from None
-    open_index(path).close()  # the migrations, once
-    return open_index_readonly(path)

@@ -9,6 +9,7 @@ error an export reports: imports nothing of the package), one module per writer,
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,9 +89,9 @@ def count_records(db: sqlite_utils.Database, query: str | None, filters: Filters
     return db.execute(f"select count(*) {from_sql}", params).fetchone()[0]
 
 
-def prepare_output(output: Path, *, force: bool) -> None:
-    """Make ``output`` an empty directory. An existing one is replaced only with ``force``, and
-    only when it holds a previous export (its datasheet.json): never a directory of other
+def check_output(output: Path, *, force: bool) -> None:
+    """``output`` may be written: it does not exist, is an empty directory, or (with
+    ``force``) holds a previous export (its datasheet.json), never a directory of other
     files."""
     if output.exists():
         if not output.is_dir():
@@ -102,8 +103,26 @@ def prepare_output(output: Path, *, force: bool) -> None:
             if not (output / "datasheet.json").exists():
                 raise ExportError(f"{output} holds files that are not an export (no "
                                   "datasheet.json): --force only replaces a previous export")
-            remove_tree(output.parent, output)
-    output.mkdir(parents=True, exist_ok=True)
+
+
+def partial_output(output: Path) -> Path:
+    """Where an export is written before it is complete: a hidden folder beside ``output``
+    (on the same file system, so that the rename that completes it is atomic). One left by an
+    export that was killed is removed."""
+    partial = output.with_name(f".{output.name}.partial")
+    remove_tree(output.parent, partial)
+    partial.mkdir(parents=True)
+    return partial
+
+
+def complete(partial: Path, output: Path) -> None:
+    """Put the finished export in place of ``output`` (and of the export it replaces)."""
+    old = output.with_name(f".{output.name}.replaced")
+    remove_tree(output.parent, old)
+    if output.exists():
+        os.replace(output, old)
+    os.replace(partial, output)
+    remove_tree(output.parent, old)
 
 
 def export(
@@ -129,9 +148,11 @@ def export(
     from_sql, params = selection(db, query, filters, dedup=dedup)
     db.execute(f"select 1 {from_sql} limit 1", params).fetchall()
     clusters.update_clusters(db)
-    prepare_output(output, force=force)
+    check_output(output, force=force)
+    # Written aside and renamed once complete: a killed export never looks like a finished one.
+    work = partial_output(output)
     summary = Summary(format=fmt, layout=make_writer.layout, output=str(output))
-    writer = make_writer(output, data_dir=data_dir, **(options or {}))
+    writer = make_writer(work, data_dir=data_dir, **(options or {}))
     for rec in iter_records(db, query, filters, dedup=dedup):
         writer.write(rec)
         summary.count(rec)
@@ -140,10 +161,12 @@ def export(
     if progress is not None and make_writer.finishing:
         progress.stage(make_writer.finishing, 0)  # the records are written, not the package
     summary.files = writer.close()
+    summary.damaged = [str(d) for d in getattr(writer, "damages", [])]
     summary.near_duplicates = cluster_counts(db, query, filters, dedup=dedup)
     if dedup:
         summary.near_duplicates["dropped_by_dedup"] = (count_records(db, query, filters)
                                                        - summary.records)
     chosen = {"query": query, **filters.active()} if query else filters.active()
-    write_datasheet(output, summary, chosen, dedup=dedup)
+    write_datasheet(work, summary, chosen, dedup=dedup)
+    complete(work, output)
     return summary

@@ -27,6 +27,7 @@ class Summary:
     per_year: Counter[str] = field(default_factory=Counter)
     near_duplicates: dict[str, int] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)
+    damaged: list[str] = field(default_factory=list)  # WARC regions skipped (WACZ)
 
     def count(self, record: dict[str, Any]) -> None:
         self.records += 1
@@ -53,6 +54,7 @@ def write_datasheet(output: Path, summary: Summary, filters: dict[str, Any], *,
             "earliest published record of each cluster is kept")},
         "records_per_portal": dict(sorted(summary.per_portal.items())),
         "records_per_year": dict(sorted(summary.per_year.items())),
+        "damaged_warc_regions": summary.damaged,
         "fields": FIELDS,
         # How each format writes each field: the JSON type, CSV text, [the Parquet type].
         "types": TYPES,
@@ -82,6 +84,9 @@ KNOWN_LIMITS = [
     "is about.",
     "province_2025 maps whole provinces; districts were abolished in 2025 and have no "
     "successor field.",
+    "CSV: a text cell that begins with =, +, -, @, a tab or a carriage return begins with an "
+    "apostrophe (') added by the export, so that no spreadsheet runs it as a formula; remove "
+    "that one apostrophe to get the text as archived (JSON Lines and Parquet are unchanged).",
     "Near-duplicate clustering is probabilistic (MinHash LSH): a pair just around the "
     "similarity threshold may fall either way; bodies under "
     f"{clusters.MIN_WORDS} words are never clustered.",

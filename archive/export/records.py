@@ -106,12 +106,24 @@ def record(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# A cell a spreadsheet would take for a formula (=HYPERLINK(...), +, -, @, and a tab or a
+# carriage return before them): OWASP's advice for CSV, a leading apostrophe, which Excel,
+# LibreOffice and Google Sheets show as text and do not display.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: str) -> str:
+    """``value`` as a cell a spreadsheet shows as text, never runs as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 def cells(record: dict[str, Any]) -> list[Any]:
-    """A record as cells of a table (CSV): lists as JSON, None kept (the writer says how)."""
+    """A record as cells of a table (CSV): lists as JSON, text made inert for spreadsheets
+    (``inert``), None kept (the writer says how)."""
     cells = []
     for name in FIELDS:
         value = record[name]
         if isinstance(value, list):
             value = json.dumps(value, ensure_ascii=False)
-        cells.append(value)
+        cells.append(inert(value) if isinstance(value, str) else value)
     return cells

@@ -18,12 +18,10 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from warcio.archiveiterator import ArchiveIterator
-
 from archive.export.records import ExportError
 from archive.export.tabular import JsonlWriter
 from archive.paths import remove_tree
-from archive.warcfiles import warc_files
+from archive.warcfiles import Damage, readable_records, warc_files
 
 WORK_DIR = ".wacz-build"  # inside the output, removed once the package is written
 
@@ -43,6 +41,7 @@ class WaczWriter:
         # warc file -> response offset -> page title; conversion record ids wanted
         self.responses: dict[str, dict[int, str]] = defaultdict(dict)
         self.conversions: set[str] = set()
+        self.damages: list[Damage] = []  # damaged regions of the WARC files, skipped
 
     def write(self, record: dict[str, Any]) -> None:
         self.records.write(record)
@@ -78,7 +77,8 @@ class WaczWriter:
 
     def _copy_from(self, name: str, warc: io.BufferedWriter, pages: io.TextIOBase,
                    conversions: set[str]) -> set[str]:
-        """Copy the wanted records of one WARC file; return the conversion ids found there."""
+        """Copy the wanted records of one WARC file; return the conversion ids found there.
+        A damaged region is skipped (and kept in ``damages``); the records around it are read."""
         path = self.warc_dir / name
         if not path.exists():
             raise ExportError(f"WARC file {path} is missing: the index points at it")
@@ -86,27 +86,24 @@ class WaczWriter:
         response_ids: set[str] = set()
         spans: list[tuple[int, int]] = []
         found: set[str] = set()
+        for member, rec in readable_records(path, self.damages.append):
+            headers = rec.rec_headers
+            record_id = headers.get_header("WARC-Record-ID")
+            keep = False
+            if rec.rec_type == "response" and member.offset in wanted:
+                keep = True
+                response_ids.add(record_id)
+                pages.write(json.dumps({"url": headers.get_header("WARC-Target-URI"),
+                                        "title": wanted[member.offset]},
+                                       ensure_ascii=False) + "\n")
+            elif rec.rec_type == "request":
+                keep = headers.get_header("WARC-Concurrent-To") in response_ids
+            elif rec.rec_type == "conversion" and record_id in conversions:
+                keep = True
+                found.add(record_id)
+            if keep:
+                spans.append((member.offset, member.length))
         with open(path, "rb") as fh:
-            records = ArchiveIterator(fh)
-            for rec in records:
-                headers = rec.rec_headers
-                record_id = headers.get_header("WARC-Record-ID")
-                keep = False
-                if rec.rec_type == "response" and records.get_record_offset() in wanted:
-                    keep = True
-                    response_ids.add(record_id)
-                    title = wanted[records.get_record_offset()]
-                    pages.write(json.dumps({"url": headers.get_header("WARC-Target-URI"),
-                                            "title": title}, ensure_ascii=False) + "\n")
-                elif rec.rec_type == "request":
-                    keep = headers.get_header("WARC-Concurrent-To") in response_ids
-                elif rec.rec_type == "conversion" and record_id in conversions:
-                    keep = True
-                    found.add(record_id)
-                if keep:
-                    offset = records.get_record_offset()
-                    records.read_to_end()
-                    spans.append((offset, records.get_record_length()))
             for offset, length in spans:
                 fh.seek(offset)
                 warc.write(fh.read(length))

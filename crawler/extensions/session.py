@@ -27,6 +27,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from time import monotonic
 from typing import Any
 
 import sqlite_utils
@@ -43,7 +44,7 @@ from crawler.registry import Portal
 
 logger = logging.getLogger(__name__)
 
-CAPTURE_BATCH = 200  # capture rows kept in memory before they are written to the index
+CAPTURE_BATCH = 200  # capture rows kept before they are written (ARCHIVE_INDEX_FLUSH_ROWS)
 LOCKED = "locked"  # the finish reason of a crawl that found another one holding the lock
 # Settings kept in the warcinfo record of every WARC file.
 SUMMARY_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY",
@@ -72,6 +73,10 @@ class ArchiveSession:
         self.page_types: dict[str, str] = {}  # record id -> page type, archived at close
         self.pending: dict[str, dict[str, Any]] = {}  # record id -> capture row not yet written
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
+        settings = crawler.settings
+        self.flush_rows = settings.getint("ARCHIVE_INDEX_FLUSH_ROWS", CAPTURE_BATCH)
+        self.flush_seconds = settings.getfloat("ARCHIVE_INDEX_FLUSH_SECONDS", 2.0)
+        self.flushed = monotonic()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArchiveSession:
@@ -145,7 +150,10 @@ class ArchiveSession:
             "payload_digest": pointer.payload_digest, "warc_file": pointer.warc_file,
             "warc_offset": pointer.offset, "warc_length": pointer.length,
         }
-        if len(self.pending) >= CAPTURE_BATCH:
+        # Every N rows or every few seconds: a crawl killed loses at most that many rows,
+        # which `verify --repair` takes back from the WARC file.
+        if len(self.pending) >= self.flush_rows or \
+                monotonic() - self.flushed >= self.flush_seconds:
             self.flush()
 
     def previous_capture(self, url: str, digest: str | None = None) -> dict[str, Any] | None:
@@ -195,6 +203,7 @@ class ArchiveSession:
 
     def flush(self) -> None:
         # WARC first: the index never points at bytes that are not on disk.
+        self.flushed = monotonic()
         self.warc.flush()
         if self.pending:
             with self.db.conn:

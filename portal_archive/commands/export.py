@@ -20,6 +20,7 @@ from portal_archive.common import (
     may_write,
     progress_bar,
     sqlite_errors,
+    terminal_safe,
 )
 from portal_archive.opening import open_existing_index
 
@@ -88,6 +89,8 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
     except OSError as e:  # --output where nothing can be written (/proc/x, a full disk)
         raise click.ClickException(f"{e.filename or output}: {e.strerror}") from None
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
+    for damage in summary.damaged:
+        click.echo(f"skipped: {terminal_safe(damage)}", err=True)
     dups = sheet["near_duplicates"]
     dropped = f"; {dups['dropped_by_dedup']} left out by --dedup" if dedup else ""
     click.echo(f"Exported {summary.records} articles as {fmt} to {output}/ "
@@ -96,4 +99,5 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
     if as_json:
         echo_json({key: sheet[key] for key in (
             "format", "files", "filters", "dedup", "records", "near_duplicates",
-            "records_per_portal", "records_per_year")} | {"output": str(output)})
+            "records_per_portal", "records_per_year", "damaged_warc_regions")}
+            | {"output": str(output)})

@@ -13,9 +13,11 @@ import click
 
 from archive.cdxj import write_cdxj
 from archive.index import OutdatedIndex, article_by_key
+from archive.lock import is_held
 from archive.reindex import rebuild
 from archive.verify import verify
-from archive.warcfiles import decoded_payload, read_record, warc_files
+from archive.warc import OPEN_SUFFIX
+from archive.warcfiles import Damage, DamagedRecord, decoded_payload, read_record, warc_files
 from cleaners.decode import decode
 from crawler.urls import clean_url
 from portal_archive.common import (
@@ -23,6 +25,7 @@ from portal_archive.common import (
     echo_json,
     locked,
     progress_bar,
+    terminal_safe,
 )
 from portal_archive.opening import open_existing_index
 
@@ -57,8 +60,13 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
             "order by time desc limit 1", [k]), None) for k in keys)), None)
         if pointer is None:
             raise click.ClickException(f"nothing archived at {key}")
-        record = read_record(data / "warc", pointer["warc_file"], pointer["warc_offset"],
-                             pointer["warc_length"])
+        try:
+            record = read_record(data / "warc", pointer["warc_file"], pointer["warc_offset"],
+                                 pointer["warc_length"])
+        except DamagedRecord as e:
+            raise click.ClickException(f"{e}: the capture cannot be read ("
+                                       "'portal-archive verify' lists what else is damaged)"
+                                       ) from None
         if record.rec_type == "revisit":
             click.echo(f"{key}: the capture is a revisit of an earlier identical one "
                        f"({record.rec_headers.get_header('WARC-Refers-To-Date')})", err=True)
@@ -111,27 +119,46 @@ def reindex_command(ctx: click.Context, warcs: tuple[Path, ...], as_json: bool) 
     files = list(warcs) or warc_files(data / "warc")
     if not files:
         raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to reindex")
-    with locked(data), progress_bar("Reindexing", sum(p.stat().st_size for p in files)) \
-            as progress:
-        counts = rebuild(data, files, progress=progress)
+    damaged: list[Damage] = []
+    with locked(data):
+        unclosed = [p for p in (*files, *warc_files(data / "warc", include_open=True))
+                    if p.name.endswith(OPEN_SUFFIX)]
+        if unclosed:
+            raise click.ClickException(
+                f"{len(set(unclosed))} WARC files were never closed ({unclosed[0].name}...): a "
+                "crawl was killed. Run 'portal-archive verify --repair' first, which closes "
+                "them and keeps every complete record")
+        notes: list[str] = []
+        with progress_bar("Reindexing", sum(p.stat().st_size for p in files)) as progress:
+            counts = rebuild(data, files, progress=progress, on_damage=damaged.append,
+                             notes=notes)
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    for damage in damaged:
+        click.echo(f"skipped: {terminal_safe(str(damage))}", err=True)
     if as_json:
-        click.echo(json.dumps(counts))
+        click.echo(json.dumps({**counts, "damaged": [str(d) for d in damaged]}))
     else:
         click.echo(f"Reindexed {counts['records']:,} records of {counts['files']} WARC files: "
-                   f"{counts['captures']:,} captures, {counts['articles']:,} articles.",
+                   f"{counts['captures']:,} captures, {counts['articles']:,} articles"
+                   f"{f'; {len(damaged)} damaged regions skipped' if damaged else ''}.",
                    err=True)
 
 
 @click.command("verify", context_settings=CONTEXT_SETTINGS)
-@click.option("--repair", is_flag=True, help="Truncate a torn last record in WARC files that "
-              "were never closed (named .open), and close them.")
+@click.option("--repair", is_flag=True, help="Mend what a crash leaves: cut a torn last record "
+              "off WARC files that were never closed (named .open) and close them, add the "
+              "records the index lacks, mark runs left running as killed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.pass_context
 def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
     """Check every WARC file and every index pointer; exit 1 on a problem.
 
     Every gzip member must be complete, every record must parse and match its block and
-    payload digests, and every capture and article of the index must point at its record.
+    payload digests, every capture and article of the index must point at its record, every
+    record of the WARC files must be in the index, and no WARC file may be left .open nor a
+    run left running by a crawl that is gone. A damaged region of a WARC file is named by
+    its file, offset and size.
 
     \b
     Example:
@@ -151,10 +178,12 @@ def verify_command(ctx: click.Context, repair: bool, as_json: bool) -> None:
     if as_json:
         echo_json(report.to_dict())
     else:
+        for line in report.notes:
+            click.echo(f"note: {line}")
         for line in report.repairs:
-            click.echo(f"repaired: {line}")
+            click.echo(f"repaired: {terminal_safe(line)}")
         for line in report.problems:
-            click.echo(f"PROBLEM: {line}")
+            click.echo(f"PROBLEM: {terminal_safe(line)}")
         click.echo(f"{report.files} WARC files, {report.records:,} records, "
                    f"{report.pointers:,} index pointers: "
                    f"{'OK' if report.ok else f'{len(report.problems)} problems'}")
@@ -181,8 +210,20 @@ def cdxj_command(ctx: click.Context, output: Path | None) -> None:
     data: Path = ctx.obj["data"]
     if not any((data / "warc").glob("*.warc.gz")):
         raise click.ClickException(f"no closed WARC files under {data / 'warc'}")
+    unclosed = [p for p in warc_files(data / "warc", include_open=True)
+                if p.name.endswith(OPEN_SUFFIX)]
+    if unclosed and not is_held(data):
+        raise click.ClickException(
+            f"{len(unclosed)} WARC files were never closed ({unclosed[0].name}...): a crawl "
+            "was killed. Run 'portal-archive verify --repair' first, which closes them and "
+            "keeps every complete record")
     target = output or data / "index.cdxj"
     if not os.access(target.parent, os.W_OK):  # the index is written beside it, then renamed
         raise click.ClickException(f"cannot write {target}: give --output FILE elsewhere")
-    path, lines = write_cdxj(data, target)
-    click.echo(f"{path}: {lines:,} captures indexed", err=True)
+    damaged: list[Damage] = []
+    path, lines = write_cdxj(data, target, on_damage=damaged.append)
+    for damage in damaged:
+        click.echo(f"skipped: {terminal_safe(str(damage))}", err=True)
+    in_use = f" ({len(unclosed)} WARC files still written by the running crawl left out)" \
+        if unclosed else ""
+    click.echo(f"{path}: {lines:,} captures indexed{in_use}", err=True)
