@@ -110,8 +110,11 @@ def partial_output(output: Path) -> Path:
     (on the same file system, so that the rename that completes it is atomic). One left by an
     export that was killed is removed."""
     partial = output.with_name(f".{output.name}.partial")
-    remove_tree(output.parent, partial)
-    partial.mkdir(parents=True)
+    try:
+        remove_tree(output.parent, partial)
+        partial.mkdir(parents=True)
+    except OSError as e:  # said of --output, which the user named, not of the folder beside it
+        raise OSError(e.errno, e.strerror, str(output)) from None
     return partial
 
 
