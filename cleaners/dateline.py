@@ -84,9 +84,13 @@ def find(page: Page, box: Container, start: int, end: int, after: list[Block],
     if v:
         return v, "text", raw
     # A yearless "Chiều 12/12": the year from the URL, a modified date, or the crawl's hint.
+    # A sitemap lists static pages and listings too, so its lastmod speaks only for a page that
+    # declares itself an article; a listing's date was printed next to a link to this page.
+    trusted = hint if hint is not None and (
+        hint.source == "listing" or meta.declared_article) else None
     year = dates.year_of(dates.from_url(page.url)) or dates.year_of(
         dates.parse_iso(meta.get("article:modified_time") or meta.ld.get("dateModified")
-                        or "")) or (dates.year_of(hint.date) if hint else None)
+                        or "")) or (dates.year_of(trusted.date) if trusted else None)
     if year:
         for b in page.blocks[start:end + 3]:
             dm = dates.parse_day_month(b.text) if len(b.text) < 200 else None
@@ -97,6 +101,6 @@ def find(page: Page, box: Container, start: int, end: int, after: list[Block],
     v = dates.from_url(page.url)
     if v:
         return v, "url", page.url
-    if hint is not None and (hint.source == "listing" or meta.declared_article):
-        return hint.date, hint.source, hint.date
+    if trusted is not None:
+        return trusted.date, trusted.source, trusted.date
     return None, None, None

@@ -4,11 +4,10 @@ link, a feed item's date, a sitemap's ``lastmod``. The page gets the best one as
 date (the year of a yearless "Chiều 12/12", or a page with no date at all). A hint seen after
 the page was read (a listing parsed later than the sitemap that led to the page) is too late.
 
-Sitemap lastmods are kept but not passed yet: the cleaners complete a yearless date with a
-sitemap's year on any page, and a listing served at an article URL (a redesign) then passes
-for an article and hides the drift alarm (tests/test_alarms.py). Once the cleaners gate that
-completion as they gate undated pages (on a page that declares itself an article), add
-"sitemap" to ``PASSED_SOURCES``.
+A sitemap's lastmod is passed too: the cleaners take its year, or its date, only for a page
+that declares itself an article (og:type or JSON-LD), because sitemaps list static pages and
+listings as well; a listing served at an article URL must still read as a listing
+(tests/test_alarms.py).
 """
 
 from __future__ import annotations
@@ -16,7 +15,7 @@ from __future__ import annotations
 # A date printed next to the link (or a feed item's) is the publication date; a sitemap's
 # lastmod is only the last change.
 PRIORITY = {"sitemap": 1, "listing": 2}
-PASSED_SOURCES = {"listing"}
+PASSED_SOURCES = {"listing", "sitemap"}
 
 
 class DateHints:

@@ -144,10 +144,22 @@ def test_yearless_date_takes_year_from_url():
     assert art.published == "2023-12-12"
 
 
-def test_yearless_date_takes_year_from_sitemap_or_listing_date():
+def test_yearless_date_takes_year_from_a_listing_date():
     html = page("Hội nghị tổng kết", [PARA]).replace("</h1>", "</h1><div>Chiều 12/12</div>")
     art = extract(html.encode(), "http://x.test/tin/hoi-nghi.html",
-                  date_hint=DateHint("2022-12-13T08:00:00+07:00", "sitemap"))
+                  date_hint=DateHint("2022-12-13", "listing"))
+    assert (art.published, art.date_source) == ("2022-12-12", "text")
+
+
+def test_sitemap_year_completes_a_yearless_date_only_on_a_declared_article():
+    # A listing served at an article URL (a redesign) must not pass for a dated article.
+    html = page("Hội nghị tổng kết", [PARA]).replace("</h1>", "</h1><div>Chiều 12/12</div>")
+    url, hint = "http://x.test/tin/hoi-nghi.html", DateHint("2022-12-13T08:00:00+07:00", "sitemap")
+    assert extract(html.encode(), url, date_hint=hint) is None
+    declared = page("Hội nghị tổng kết", [PARA],
+                    head="<meta property='og:type' content='article'>").replace(
+        "</h1>", "</h1><div>Chiều 12/12</div>")
+    art = extract(declared.encode(), url, date_hint=hint)
     assert (art.published, art.date_source) == ("2022-12-12", "text")
 
 

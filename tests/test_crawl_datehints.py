@@ -1,6 +1,6 @@
 """Dates a crawl sees before it reads a page (the date a listing prints next to the link, a feed
-item's date) date the pages that print no full date themselves (tests/fixtures/datehints: each
-manifest entry says why)."""
+item's date, a sitemap's lastmod for a page that declares itself an article) date the pages
+that print no full date themselves (tests/fixtures/datehints: each manifest entry says why)."""
 
 from __future__ import annotations
 
