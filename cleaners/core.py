@@ -200,7 +200,7 @@ class _Extraction:
             return None
         author = self._author(d)
         return Article(
-            title=d.title, published=published, date_source=source, date_raw=raw,
+            title=headline.capped(d.title), published=published, date_source=source, date_raw=raw,
             author=author, category=self._category(), summary=summary, body=body,
             captions=text.captions, attachments=text.attachments,
             language=language.detect(d.title, body), digest=digest(body), url=page.url,

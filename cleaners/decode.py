@@ -10,12 +10,12 @@ legacy TCVN3/VNI text runs are converted afterwards, which no library does. The 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Mapping
 
 from w3lib.encoding import html_to_unicode, read_bom
 
 from . import legacy
+from .normalize import archive_text
 
 # Text between tags; legacy detection works on such runs so a mixed page (Unicode chrome,
 # TCVN3 article) converts only the legacy parts.
@@ -48,7 +48,8 @@ def _fits(body: bytes, encoding: str) -> bool:
 
 
 def decode(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, str, str | None]:
-    """Return (NFC text, codec name, legacy conversion or None)."""
+    """Return (text as the archive keeps it: NFC, no control characters; codec name; legacy
+    conversion or None). Every page's text enters the archive here."""
     content_type = _content_type(headers)
     encoding, text = html_to_unicode(content_type, body, auto_detect_fun=_sniff)
     if read_bom(body)[0] is None:
@@ -61,7 +62,7 @@ def decode(body: bytes, headers: Mapping[str, str] | None = None) -> tuple[str, 
             encoding = _sniff(body)
             text = body.decode(encoding, errors="replace")
     text, conversion = convert_legacy(text, encoding)
-    return unicodedata.normalize("NFC", text), _whatwg_name(encoding), conversion
+    return archive_text(text), _whatwg_name(encoding), conversion
 
 
 def _whatwg_name(codec: str) -> str:

@@ -32,6 +32,16 @@ _GENERIC = re.compile(
 _DATE_BITS = re.compile(r"[\d/:.,|()\[\]+-]+|\b(?:GMT|AM|PM|SA|CH)\b", re.I)
 
 
+MAX_LENGTH = 500  # characters: the longest headline kept (a page's <h1> may hold megabytes)
+
+
+def capped(title: str) -> str:
+    """``title`` cut, at a word, to ``MAX_LENGTH`` characters (with an ellipsis)."""
+    if len(title) <= MAX_LENGTH:
+        return title
+    return title[:MAX_LENGTH - 1].rsplit(" ", 1)[0].rstrip(" ,;:-") + "…"
+
+
 def clean(title: str) -> str:
     """A headline without a stray template token or a photo count."""
     return _PHOTO_COUNT.sub("", _STRAY.sub("", title)).strip()

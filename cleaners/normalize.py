@@ -12,6 +12,17 @@ from collections import Counter
 _SPACES = re.compile(r"[\s\u200b\u200c\u200d\ufeff]+")
 
 
+# C0 and C1 control characters but tab, newline and carriage return (whitespace, collapsed
+# where text is normalised): nothing a portal sends may move a terminal's cursor, set its
+# window title or write its clipboard (ESC ] 52) once archived text is printed.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def archive_text(text: str) -> str:
+    """``text`` as every text enters the archive: Unicode NFC, no control characters."""
+    return _CONTROLS.sub("", unicodedata.normalize("NFC", text))
+
+
 def norm(text: str) -> str:
     """NFC with every whitespace run (NBSP and line breaks included) collapsed to one space."""
     if not text:

@@ -19,12 +19,18 @@ FAILURE_REASONS = {
     "CannotResolveHostError": "dns", "DNSLookupError": "dns",
     "DownloadConnectionRefusedError": "refused", "ConnectionRefusedError": "refused",
     "ConnectError": "cannot_connect",
+    # Dropped on purpose (robots.txt, out of scope, a bad answer named under bad_input/).
+    "IgnoreRequest": "ignored",
 }
 
 
+UNKNOWN_FAILURE = "download_failed"  # a failure no reason above names (its class is logged)
+
+
 def failure_reason(exception_name: str) -> str:
-    """The reason for a download that failed with this exception class (its name if unknown)."""
-    return FAILURE_REASONS.get(exception_name, exception_name)
+    """The reason for a download that failed with this exception class: one of the reasons
+    the README documents, never a class name of Scrapy's or Twisted's of the day."""
+    return FAILURE_REASONS.get(exception_name, UNKNOWN_FAILURE)
 
 
 # Scrapy stats prefixes counted as errors, by the kind they name.

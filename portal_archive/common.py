@@ -90,9 +90,13 @@ _CONTROLS = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0B, 0x20),
                                           *range(0x7F, 0xA0))}
 
 
-def terminal_safe(text: str) -> str:
-    """``text`` with every control character but newline and tab shown as ``\\xNN``."""
-    return text if text.isprintable() else text.translate(_CONTROLS)
+def terminal_safe(text: str, keep: Sequence[str] = ()) -> str:
+    """``text`` with every control character but newline and tab (and those in ``keep``)
+    shown as ``\\xNN``."""
+    if text.isprintable():
+        return text
+    return text.translate({c: s for c, s in _CONTROLS.items() if chr(c) not in keep}
+                          if keep else _CONTROLS)
 
 
 def output_options(what: str, *formats: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -165,6 +169,9 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, fields: Sequence[str]) 
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
     else:
+        if sys.stdout.isatty():  # for a person after all: no control character reaches it
+            rows = ({k: terminal_safe(v) if isinstance(v, str) else v for k, v in row.items()}
+                    for row in rows)
         writer = csv.DictWriter(sys.stdout, fieldnames=list(fields), lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
@@ -178,7 +185,7 @@ def print_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
                 right: Iterable[int] = ()) -> None:
     """A table for a person: the header underlined, columns as wide as their widest cell and
     two spaces apart, the columns numbered in ``right`` (numbers) aligned right."""
-    table = [[str(c) for c in header], *([str(c) for c in row] for row in rows)]
+    table = [[str(c) for c in header], *([terminal_safe(str(c)) for c in row] for row in rows)]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     right = set(right)
 

@@ -23,14 +23,16 @@ STATS = {
 def test_download_failures_are_kept_by_the_reason_a_person_would_name():
     # Scrapy 2.19 raises its own exceptions where Twisted's were raised before: one reason.
     assert errors_by_kind(STATS) == {
-        "OSError": 1, "dns": 3, "http_404": 2, "http_503": 1, "retry_max_reached": 1,
+        "download_failed": 1, "dns": 3, "http_404": 2, "http_503": 1, "retry_max_reached": 1,
         "spider_ValueError": 1, "timeout": 3}
 
 
 def test_the_middleware_and_the_run_name_a_failure_alike():
     assert failure_reason("DownloadConnectionRefusedError") == "refused"
     assert failure_reason("ConnectionRefusedError") == "refused"
-    assert failure_reason("SomethingNew") == "SomethingNew"
+    # A class no reason names yet is no reason itself: what a run keeps is documented words.
+    assert failure_reason("SomethingNew") == "download_failed"
+    assert failure_reason("IgnoreRequest") == "ignored"
 
 
 def test_counts_under_a_prefix_are_by_reason():

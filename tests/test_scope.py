@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import sqlite3
+import unicodedata
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
@@ -275,3 +277,51 @@ def test_a_document_that_failed_is_asked_for_on_the_next_crawl(tmp_path):
         assert (archived - captured == flaky) if n == 0 else archived <= captured
     second = {f"http://{host}{path}" for host, path in requests_served(logs[1])}
     assert flaky <= second and not (archived - flaky) & second  # nothing fetched twice
+
+
+# -- what the archive keeps, and what a terminal is shown ---------------------------------------
+
+CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def test_portal_text_enters_the_archive_as_nfc_without_controls(hostile_crawl):
+    data, *_ = hostile_crawl
+    conn = sqlite3.connect(data / "index.db")
+    rows = conn.execute("select url, title, text, coalesce(summary, '') from articles").fetchall()
+    conn.close()
+    assert len(rows) == len(GOLD)
+    for url, *texts in rows:
+        for text in texts:
+            assert not CONTROLS.search(text), (url, text[:100])
+            assert unicodedata.is_normalized("NFC", text)
+    longest = max(len(g["title"]) for g in GOLD)
+    assert max(len(t) for _, t, *_ in rows) == longest <= 500  # capped, not dropped
+
+
+def test_bad_answers_are_named_not_raised(hostile_crawl):
+    _, summary, served, crawl_log, result = hostile_crawl
+    truncated = [p for p, e in MANIFEST["urls"].items()
+                 if e.get("misbehave", {}).get("kind") == "gzip_truncated"]
+    assert summary["bad_input"] == {"truncated": len(truncated)}  # not a decompression bomb
+    # Retry-After: ² is no number: the 503 is retried as any other, nothing raises.
+    junk = [p for p, e in MANIFEST["urls"].items() if e.get("fail_headers", {}).get("Retry-After")]
+    assert all(sum(path == p for _, path in served) == 2 for p in junk)
+    assert "Traceback" not in crawl_log + result.stderr
+
+
+def test_control_characters_never_reach_the_terminal(hostile_crawl, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(hostile_crawl[0], data, ignore=shutil.ignore_patterns("*.lock"))
+    url = GOLD[0]["url"]
+    # An archive written before text was cleaned at the edge may hold any character.
+    conn = sqlite3.connect(data / "index.db")
+    conn.execute("update articles set title = ?, author = ? where url = ?",
+                 ["Tin\x1b]52;c;ZXZpbA==\x07 hay\x9b2J", "\x1b[31mTác giả", url])
+    conn.commit()
+    conn.close()
+    for args in (["show", url], ["search", "quy", "hoạch"]):
+        out = run_cli(*args, data=data).stdout
+        assert "ZXZpbA==" in out  # the title is shown...
+        assert not CONTROLS.search(out), (args, out[:300])  # ...its controls escaped
+    shown = run_cli("show", url, data=data).stdout
+    assert "Tin\\x1b]52;c;ZXZpbA==\\x07 hay\\x9b2J" in shown and "\\x1b[31mTác giả" in shown

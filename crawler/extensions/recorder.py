@@ -8,7 +8,6 @@ the run row just before the run is closed. The CLI names the invocation with ``O
 from __future__ import annotations
 
 import json
-import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,9 +19,11 @@ from scrapy.http import Response, TextResponse
 
 from archive import runs
 from cleaners import HostTemplate
+from cleaners.decode import decode
 from crawler.middlewares.scope import request_refused
 from crawler.stats import errors_by_kind
 
+MAX_TITLE = 300  # characters of the home page's title kept (a title may be megabytes long)
 MIN_CHROME_LINES = 3  # learned chrome lines needed before the home page is matched against them
 
 
@@ -86,15 +87,19 @@ def template_match(template: HostTemplate | None, response: Response) -> float |
 
 
 def page_sample(response: Response) -> dict[str, Any]:
-    """What a parked-page check needs of the home page: its title, some text, its link count."""
+    """What a parked-page check needs of the home page: its title, some text, its link count.
+    Decoded as the cleaners decode every page (NFC, no control characters): the title is
+    printed in alarms."""
     if not isinstance(response, TextResponse) or not response.body.strip():
         return {"title": "", "text": "", "links": 0}
+    content_type = response.headers.get(b"Content-Type", b"").decode("latin-1")
     try:
-        tree = html.fromstring(response.text)
+        tree = html.fromstring(decode(response.body, {"Content-Type": content_type})[0])
     except (ValueError, html.etree.ParserError):
         return {"title": "", "text": "", "links": 0}
     for bad in tree.xpath("//script | //style"):
         bad.drop_tree()
-    text = unicodedata.normalize("NFC", " ".join(tree.text_content().split()))
-    title = unicodedata.normalize("NFC", " ".join((tree.findtext(".//title") or "").split()))
-    return {"title": title, "text": text[:1000], "links": len(tree.xpath("//a[@href]"))}
+    text = " ".join(tree.text_content().split())
+    title = " ".join((tree.findtext(".//title") or "").split())
+    return {"title": title[:MAX_TITLE], "text": text[:1000],
+            "links": len(tree.xpath("//a[@href]"))}

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import re
 import struct
+import zlib
 from urllib.parse import urljoin
 
 from scrapy import Request
@@ -40,6 +41,20 @@ def looks_binary(body: bytes) -> bool:
         return True
     controls = sum(1 for b in head if b < 32 and b not in (9, 10, 13))
     return len(head) > 0 and controls > 0.05 * len(head)
+
+
+def inflates_past(body: bytes, limit: int) -> bool:
+    """Whether the gzip ``body`` inflates to more than ``limit`` bytes (read in steps, so that
+    a bomb is never inflated whole)."""
+    inflater = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    size, pending = 0, body
+    try:
+        while pending and size <= limit:
+            size += len(inflater.decompress(pending, 1 << 20))
+            pending = inflater.unconsumed_tail
+    except zlib.error:
+        return False
+    return size > limit
 
 
 class _Counting:
@@ -82,9 +97,12 @@ class BadResponseMiddleware(_Counting):
                                     self.crawler.settings.getint("DOWNLOAD_MAXSIZE"))
         if encoding in (b"gzip", b"x-gzip") and len(body) >= 4 and max_size and \
                 struct.unpack("<I", body[-4:])[0] > max_size:
-            # The gzip trailer gives the inflated size; Scrapy refuses it, we name it.
-            self.count("decompression_bomb", request.url)
-            raise IgnoreRequest(f"gzip bomb at {request.url}")
+            # The gzip trailer gives the inflated size; Scrapy refuses it, we name it. A body
+            # cut short ends in compressed data, not in a trailer: inflating it says which.
+            if inflates_past(body, max_size):
+                self.count("decompression_bomb", request.url)
+                raise IgnoreRequest(f"gzip bomb at {request.url}")
+            self.count("truncated", request.url)
         return response
 
 

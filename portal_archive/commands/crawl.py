@@ -44,6 +44,7 @@ from portal_archive.common import (
     echo_json,
     parse_settings,
     print_table,
+    terminal_safe,
 )
 from portal_archive.demo.server import FixtureServer
 
@@ -83,7 +84,9 @@ class CrawlJob:
         self.lock.release()
 
     def report(self, line: str) -> None:
-        """An error or alarm line: on stderr (cron mails it) and at the end of the run's log."""
+        """An error or alarm line: on stderr (cron mails it) and at the end of the run's log.
+        An alarm may quote the home page's title: no control character of it is printed."""
+        line = terminal_safe(line)
         print_above(line, sys.stderr)
         with self.log_file.open("a", encoding="utf-8") as log:
             log.write(line + "\n")

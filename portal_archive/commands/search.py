@@ -19,6 +19,7 @@ from portal_archive.common import (
     index_path,
     output_options,
     sqlite_errors,
+    terminal_safe,
     write_rows,
 )
 
@@ -96,9 +97,12 @@ def print_hits(hits: list[dict[str, Any]], color: bool = False) -> None:
     in bold on a terminal, [between brackets] otherwise."""
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
     for hit in hits:
-        click.echo(click.style(hit["title"] or "(untitled)", bold=True), color=color)
-        click.echo(f"  {hit['published'] or '-'}  {hit['portal']}  {hit['url']}")
-        snippet = (hit.get("snippet") or "").replace(HIGHLIGHT[0], start)
+        click.echo(click.style(terminal_safe(hit["title"] or "(untitled)"), bold=True),
+                   color=color)
+        click.echo(terminal_safe(f"  {hit['published'] or '-'}  {hit['portal']}  {hit['url']}"))
+        # The highlight marks (\x02, \x03) become colour or brackets; anything else is shown.
+        snippet = terminal_safe(hit.get("snippet") or "", keep=HIGHLIGHT).replace(
+            HIGHLIGHT[0], start)
         if snippet:
             click.echo("  " + snippet.replace(HIGHLIGHT[1], end), color=color)
         click.echo()

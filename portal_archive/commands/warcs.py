@@ -76,7 +76,7 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
             sys.stdout.buffer.write(body)
             return
         headers = {"Content-Type": record.http_headers.get_header("Content-Type") or ""}
-        click.echo(decode(body, headers)[0])
+        click.echo(terminal_safe(decode(body, headers)[0]))
         return
     if article is None:
         click.echo(f"No stored article at {key} (search for it with 'portal-archive search')",
@@ -88,13 +88,16 @@ def show_command(ctx: click.Context, key: str, raw: bool, as_json: bool) -> None
         article["alternate_urls"] = json.loads(article["alternate_urls"] or "[]")
         echo_json(article)
         return
-    click.echo(click.style(article["title"] or "(untitled)", bold=True))
-    click.echo(f"{article['published'] or '-'}  {article['portal']}  {article['url']}")
+    # Archived text has no control character (cleaners.normalize.archive_text); an archive
+    # made by an older version may: none reaches the terminal.
+    click.echo(click.style(terminal_safe(article["title"] or "(untitled)"), bold=True))
+    click.echo(terminal_safe(f"{article['published'] or '-'}  {article['portal']}  "
+                             f"{article['url']}"))
     if article["author"]:
-        click.echo(article["author"])
+        click.echo(terminal_safe(article["author"]))
     click.echo(f"WARC: {article['warc_file']} @ {article['warc_offset']}")
     click.echo()
-    click.echo(article["text"])
+    click.echo(terminal_safe(article["text"]))
 
 
 @click.command("reindex", context_settings=CONTEXT_SETTINGS)

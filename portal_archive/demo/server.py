@@ -147,8 +147,8 @@ class PortalHandler(BaseHTTPRequestHandler):
     def misbehave(self, how: dict, status: int, headers: dict[str, str], body: bytes) -> None:
         """Answers real servers give on bad days, for the crawler's bad-input tests:
         ``reset`` (the connection dies mid-body), ``hang`` (no answer at all),
-        ``gzip_bomb`` (a small gzip body that inflates to ``mb`` MB) and ``huge``
-        (a ``mb`` MB body)."""
+        ``gzip_bomb`` (a small gzip body that inflates to ``mb`` MB), ``gzip_truncated`` (the
+        gzip body cut short) and ``huge`` (a ``mb`` MB body)."""
         kind = how["kind"]
         if kind == "hang":
             time.sleep(float(how.get("seconds", 30)))
@@ -159,6 +159,10 @@ class PortalHandler(BaseHTTPRequestHandler):
             headers = {**headers, "Content-Encoding": "gzip"}
         elif kind == "huge":
             body = b"<html><body>" + b"x" * (int(how.get("mb", 60)) << 20)
+        elif kind == "gzip_truncated":  # a whole HTTP answer whose gzip body was cut short
+            packed = gzip.compress(body, mtime=0)
+            body = packed[: len(packed) * 2 // 3]
+            headers = {**headers, "Content-Encoding": "gzip"}
         self.send_response_only(status, HTTPStatus(status).phrase)
         for name, value in headers.items():
             self.send_header(name, value)
