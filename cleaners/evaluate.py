@@ -19,6 +19,7 @@ import trafilatura
 
 from .core import extract
 from .normalize import norm, token_prf
+from .options import Options
 from .scramble import scramble_classes
 from .template import HostTemplate, learn_template
 
@@ -119,16 +120,19 @@ def load(directory: str | Path) -> tuple[list[Page], dict[str, list[tuple[bytes,
     return pages, site_pages
 
 
-def templates_for(site_pages: dict[str, list[tuple[bytes, str]]]) -> dict[str, HostTemplate]:
+def templates_for(site_pages: dict[str, list[tuple[bytes, str]]],
+                  options: Options | None = None) -> dict[str, HostTemplate]:
     """One template per portal, learned from all of its pages."""
-    return {portal: learn_template(items) for portal, items in site_pages.items()}
+    return {portal: learn_template(items, options) for portal, items in site_pages.items()}
 
 
-def run_cleaners(pages: list[Page], templates: dict[str, HostTemplate]) -> list[PageScore]:
+def run_cleaners(pages: list[Page], templates: dict[str, HostTemplate],
+                 options: Options | None = None) -> list[PageScore]:
     """Score ``cleaners.extract`` on every gold page."""
     out = []
     for page in pages:
-        art = extract(page.body, page.url, page.headers, template=templates.get(page.portal))
+        art = extract(page.body, page.url, page.headers, template=templates.get(page.portal),
+                      options=options)
         if art is None:
             out.append(score(page.id, page.gold, None, None, None, ""))
         else:
@@ -191,16 +195,17 @@ def scrambled(pages: list[Page], site_pages: dict[str, list[tuple[bytes, str]]]
 
 
 def evaluate(directory: str | Path, progress: Callable[[str], None] | None = None, *,
-             scramble: bool = False) -> dict[str, object]:
+             scramble: bool = False, options: Options | None = None) -> dict[str, object]:
     """Score cleaners and plain trafilatura on a fixture directory (``scramble``: with every
-    class and id renamed, as on a CMS never seen)."""
+    class and id renamed, as on a CMS never seen; ``options``: cleaner options other than the
+    shipped settings.cfg)."""
     pages, site_pages = load(directory)
     if scramble:
         pages, site_pages = scrambled(pages, site_pages)
     if progress:
         progress(f"{len(pages)} gold pages, {sum(map(len, site_pages.values()))} site pages")
-    templates = templates_for(site_pages)
-    ours = run_cleaners(pages, templates)
+    templates = templates_for(site_pages, options)
+    ours = run_cleaners(pages, templates, options)
     theirs = run_trafilatura(pages)
     return {"pages": [p.id for p in pages], "cleaners": ours, "trafilatura": theirs,
             "summary": [summarise("cleaners", ours), summarise("trafilatura", theirs)],

@@ -1,13 +1,15 @@
-"""Cleaner options from a file (keys of cleaners/settings.cfg) reach a crawl and `extract`."""
+"""Cleaner options from a file (keys of cleaners/settings.cfg) reach a crawl, `extract` and
+`eval`."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import gold_records, run_cli
+from tests.conftest import FIXTURES, gold_records, run_cli
 
 DATEHINTS = Path(__file__).parent / "fixtures" / "datehints"
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,16 @@ def test_extract_reads_pages_with_the_cleaner_config(tmp_path):
     undated = config(tmp_path, "require_date = false")
     found = run_cli("extract", str(page), *url, "--cleaner-config", str(undated)).stdout
     assert '"title": "Thông báo lịch tiếp công dân của lãnh đạo xã"' in found
+
+
+def test_eval_scores_with_the_cleaner_config(tmp_path):
+    strict = config(tmp_path, "min_body_chars = 100000")  # articles without other signs lost
+    args = ["eval", str(FIXTURES), "--json"]
+    default = json.loads(run_cli(*args).stdout)["summary"][0]
+    scored = json.loads(run_cli(*args, "--cleaner-config", str(strict)).stdout)["summary"][0]
+    assert default["name"] == scored["name"] == "cleaners"
+    assert default["title"] == len(gold_records(FIXTURES)) > scored["title"]
+    assert scored["f1"] < default["f1"]
 
 
 def test_a_bad_cleaner_config_is_one_clear_line(tmp_path):

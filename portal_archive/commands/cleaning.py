@@ -49,10 +49,7 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         portal-archive extract --urls-from pages.tsv --jsonl
         portal-archive extract page.html --cleaner-config strict.cfg
     """
-    try:
-        options = Options.from_config(cleaner_config)
-    except (ValueError, configparser.Error) as e:
-        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
+    options = cleaner_options(cleaner_config)
     if urls and len(urls) != len(paths):
         raise click.ClickException(
             f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
@@ -91,13 +88,23 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         click.echo(json.dumps(results, ensure_ascii=False, indent=1))
 
 
+def cleaner_options(path: Path | None) -> Options:
+    """The shipped cleaner options with FILE's keys over them; a bad file is one line."""
+    try:
+        return Options.from_config(path)
+    except (ValueError, configparser.Error) as e:
+        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
+
+
 @click.command("eval", context_settings=CONTEXT_SETTINGS)
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--scramble-classes", is_flag=True,
               help="Rename every class/id token (consistently per host) before scoring: the "
                    "same pages as a CMS with a vocabulary never seen.")
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
-def eval_command(directory: Path, scramble_classes: bool, as_json: bool) -> None:
+@cleaner_config_option
+def eval_command(directory: Path, scramble_classes: bool, as_json: bool,
+                 cleaner_config: Path | None) -> None:
     """Score extraction on a fixture directory against its gold records.
 
     DIRECTORY holds sites/<portal>/manifest.json and gold/<portal>/*.json.  Plain
@@ -108,11 +115,13 @@ def eval_command(directory: Path, scramble_classes: bool, as_json: bool) -> None
         portal-archive eval portal_archive/demo/fixtures
         portal-archive eval portal_archive/demo/fixtures --json
         portal-archive eval portal_archive/demo/fixtures --scramble-classes
+        portal-archive eval portal_archive/demo/fixtures --cleaner-config strict.cfg
     """
     if not directory.is_dir():
         raise click.ClickException(f"not a directory: {directory}")
+    options = cleaner_options(cleaner_config)
     try:
-        result = evaluate(directory, scramble=scramble_classes)
+        result = evaluate(directory, scramble=scramble_classes, options=options)
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise click.ClickException(f"cannot evaluate {directory}: {exc}") from exc
     ours, theirs = result["cleaners"], result["trafilatura"]
