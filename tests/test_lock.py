@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -79,3 +80,34 @@ def test_two_crawls_at_once_one_exits_locked_and_the_archive_stays_whole(tmp_pat
     assert [p.name for p in (tmp_path / "logs").iterdir()] == [f"{runs[0][0]}.log"]
     with RunLock(tmp_path):  # the first one let go of the lock when it finished
         pass
+
+
+def test_verify_and_repairs_beside_a_running_scrapy_crawl(tmp_path, portal_server):
+    # Plain `scrapy crawl` takes the lock itself: a repair beside it is refused, a check says
+    # a crawl is running and leaves its files alone, and the crawl loses nothing.
+    crawl = subprocess.Popen(
+        [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "url=http://vinhbao-hp.test/",
+         "-s", f"PORTAL_PROXY={portal_server.url}", "-s", f"ARCHIVE_DATA_DIR={tmp_path}",
+         "-s", "DOWNLOAD_DELAY=0.3", "-s", "CONCURRENT_REQUESTS=1",
+         "-s", "AUTOTHROTTLE_ENABLED=False",
+         "-s", "LOG_LEVEL=WARNING"],
+        cwd=Path(__file__).resolve().parent.parent, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    warcs = tmp_path / "warc"
+    while not (list(warcs.glob("*.open")) if warcs.exists() else []):
+        assert crawl.poll() is None, crawl.communicate()[1]
+        time.sleep(0.05)
+    # Each says so when it meets the crawl: what they say shows they ran beside it.
+    check = run_cli("verify", data=tmp_path, check=False)
+    repair = run_cli("verify", "--repair", data=tmp_path, check=False)
+    reindex = run_cli("reindex", data=tmp_path, check=False)
+    _, err = crawl.communicate(timeout=300)
+    assert crawl.returncode == 0, err[-2000:]
+    for refused in (repair, reindex):
+        assert refused.returncode == 1 and "another crawl holds" in refused.stderr
+    assert check.returncode == 0 and "a crawl is running" in check.stdout, check.stdout
+    conn = sqlite3.connect(tmp_path / "index.db")
+    urls = {u for (u,) in conn.execute("select url from articles")}
+    conn.close()
+    assert urls == {g["url"] for g in gold_records() if g["portal"] == "vinhbao-hp"}
+    assert run_cli("verify", data=tmp_path).returncode == 0

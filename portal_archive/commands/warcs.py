@@ -119,11 +119,12 @@ def reindex_command(ctx: click.Context, warcs: tuple[Path, ...], as_json: bool) 
         portal-archive --data /srv/archive reindex /srv/archive/warc/*.warc.gz
     """
     data: Path = ctx.obj["data"]
-    files = list(warcs) or warc_files(data / "warc")
-    if not files:
-        raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to reindex")
     damaged: list[Damage] = []
-    with locked(data):
+    with locked(data):  # first: a crawl running beside is the thing to say
+        files = list(warcs) or warc_files(data / "warc")
+        if not files:
+            raise click.ClickException(f"no WARC files under {data / 'warc'}: nothing to "
+                                       "reindex")
         unclosed = [p for p in (*files, *warc_files(data / "warc", include_open=True))
                     if p.name.endswith(OPEN_SUFFIX)]
         if unclosed:
