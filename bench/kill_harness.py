@@ -11,8 +11,8 @@ and runs ``verify --repair``; the next crawl then runs to its end, and the archi
 - articles lost: gold articles (``portal_archive/demo/fixtures/gold``) not stored, under their
   URL or one of their other URLs;
 - duplicates: articles stored twice (one body under two rows of one portal);
-- missing after repair: WARC records without their index row (and any other problem), by
-  ``verify`` after the repair that follows the kill, and after the last crawl's;
+- missing before and after repair: WARC records without their index row, by ``verify`` right
+  after the kill, and (with any other problem) after the repair, and after the last crawl's;
 - invalid WARCs: files warcio cannot read through, or whose records fail their digests;
 - documents lost: documents of stored articles the fixture serves but no crawl archived.
 
@@ -128,6 +128,8 @@ def run(kills: int, seed: int, workdir: Path, portals: list[str]) -> dict[str, o
         env={"PORTAL_ARCHIVE_FIXTURE_LOG": str(log)})
     whole = served(log)
     totals: dict[str, object] = {"kills": 0, "requests_per_crawl": whole, "kill_moments": [],
+                                 "missing_before_repair": 0,
+                                 "rounds_missing_before_repair": 0,
                                  "repairs": 0, "missing_after_repair": 0, "articles_lost": 0,
                                  "rounds_losing_articles": 0, "duplicates": 0,
                                  "documents_lost": 0, "rounds_losing_documents": 0,
@@ -139,6 +141,9 @@ def run(kills: int, seed: int, workdir: Path, portals: list[str]) -> dict[str, o
             continue
         totals["kills"] += 1
         totals["kill_moments"].append(moment)
+        left = json.loads(cli(data, "verify", "--json", check=False).stdout)
+        totals["missing_before_repair"] += left.get("missing", 0)
+        totals["rounds_missing_before_repair"] += bool(left.get("missing"))
         repair = json.loads(cli(data, "verify", "--repair", "--json", check=False).stdout)
         totals["repairs"] += len(repair.get("repairs", []))
         totals["missing_after_repair"] += missing_from_index(data)
