@@ -13,8 +13,9 @@ from typing import Any
 
 import sqlite_utils
 
-# Counted elsewhere, or dropped on purpose ("IgnoreRequest": as older runs kept it).
-NOT_FAILURES = {"retry_max_reached", "ignored", "IgnoreRequest"}
+# Counted elsewhere, dropped on purpose ("IgnoreRequest": as older runs kept it), or dropped
+# by a stopping crawl (kept for its next run).
+NOT_FAILURES = {"retry_max_reached", "ignored", "IgnoreRequest", "abandoned"}
 
 
 def failures(errors: dict[str, int]) -> int:

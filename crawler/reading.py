@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import configparser
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -18,7 +19,7 @@ import re
 import signal
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,7 @@ from lxml import etree
 import cleaners
 from archive import search
 from cleaners.dates import parse_text
+from crawler.extensions.stopping import Abandoned
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,8 @@ class Reading:
     search_columns: list[str] | None  # the article's word forms for the search index
     dated_links: dict[str, str]  # href (stripped, as written) -> the day printed next to it
 
+
+CLOSE_WAIT = 5.0  # seconds the reading process has to hand its template back at the end
 
 # The templates and cleaner options of the process that reads pages, by portal id.
 _templates: dict[str, cleaners.HostTemplate] = {}
@@ -144,9 +148,10 @@ def teaser_hrefs(element: etree._Element) -> list[str]:
 
 
 def _start_reading_process(parent: int) -> None:
-    # Ctrl-C reaches the whole process group: the crawl's process decides how to stop, and
-    # needs this one until its last pages are read.
+    # Ctrl-C reaches the whole process group, and `timeout` or a service manager may signal the
+    # whole group too: the crawl's process decides how to stop, and stops this one itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def end_with_parent() -> None:
         # A crawl killed outright (SIGKILL, out of memory) cannot stop this process itself.
@@ -157,50 +162,108 @@ def _start_reading_process(parent: int) -> None:
     threading.Thread(target=end_with_parent, daemon=True).start()
 
 
+class PageTimeout(Exception):
+    """A page took longer than ``PORTAL_PARSE_TIMEOUT`` to read: it is skipped."""
+
+
 class PageReader:
-    """Reads the pages of one portal's crawl, in a process of its own unless ``in_process``."""
+    """Reads the pages of one portal's crawl, in a process of its own unless ``in_process``.
+
+    One page is read at a time, for at most ``timeout`` seconds: a page that takes longer (a
+    page of 300,000 attributes keeps libxml2 busy for minutes, and no signal stops it there)
+    is given up with ``PageTimeout``, and the reading process is replaced by a new one, which
+    starts from the template the crawl began with. ``abandon`` gives up every page waiting at
+    once, with ``Abandoned``: a stopping crawl keeps their requests for its next run.
+    """
 
     def __init__(self, portal: str, stored_template: str | None, *, in_process: bool,
-                 cleaners_config: str | None = None) -> None:
+                 cleaners_config: str | None = None, timeout: float = 0) -> None:
         self.portal = portal
         self.start = (portal, stored_template, cleaners_config)
+        self.timeout = timeout or None
         self.pool: ProcessPoolExecutor | None = None
+        self.worker: Future[int] | None = None  # the reading process's pid
+        self.turn = asyncio.Lock()
+        self.stopped = asyncio.get_running_loop().create_future() if not in_process else None
         if not in_process:
-            self.pool = ProcessPoolExecutor(
-                max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_reading_process, initargs=(os.getpid(),))
-            self.pool.submit(_use_template, *self.start)
+            self.spawn()
         else:
             _use_template(*self.start)
 
+    def spawn(self) -> None:
+        self.pool = ProcessPoolExecutor(
+            max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_reading_process, initargs=(os.getpid(),))
+        self.worker = self.pool.submit(os.getpid)
+        self.pool.submit(_use_template, *self.start)
+
     async def read(self, body: bytes, url: str, content_type: str, learn: str,
                    date_hint: tuple[str, str] | None = None) -> Reading | None:
-        if self.pool is not None:
-            try:
-                return await asyncio.wrap_future(self.pool.submit(
-                    read_page, self.portal, body, url, content_type, learn, date_hint))
-            except BrokenProcessPool:
-                # Killed by the system (memory) or crashed: go on in this process, from the
-                # template the crawl began with.
-                logger.error("the page reading process died; reading pages in the crawl's "
-                             "process from now on")
-                self.pool = None
-                _use_template(*self.start)
-        return read_page(self.portal, body, url, content_type, learn, date_hint)
+        if self.pool is None or self.stopped is None:
+            return read_page(self.portal, body, url, content_type, learn, date_hint)
+        async with self.turn:  # the timeout is this page's own, not its wait for the others
+            if self.worker is not None:  # started, the next page's time counts
+                await asyncio.wait([asyncio.wrap_future(self.worker), self.stopped],
+                                   return_when=asyncio.FIRST_COMPLETED)
+            if self.stopped.done():
+                raise Abandoned("the crawl is stopping")
+            reading = asyncio.wrap_future(
+                self.pool.submit(read_page, self.portal, body, url, content_type, learn,
+                                 date_hint))
+            done, _ = await asyncio.wait([reading, self.stopped], timeout=self.timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+            if reading in done:
+                try:
+                    return reading.result()
+                except BrokenProcessPool:
+                    # Killed by the system (memory) on this page, most likely: not again.
+                    logger.error("the page reading process died reading %s; starting another "
+                                 "(the page is skipped)", url)
+                    self.restart()
+                    raise PageTimeout(url) from None
+            # Its answer (or the broken pool's error) comes later, if ever: nobody waits for it.
+            reading.add_done_callback(lambda f: f.cancelled() or f.exception())
+            if self.stopped.done():
+                raise Abandoned("the crawl is stopping")
+            logger.warning("%s: still reading after %g s (PORTAL_PARSE_TIMEOUT): skipped; "
+                           "starting another reading process", url, self.timeout)
+            self.restart()
+            raise PageTimeout(url)
 
-    def close(self) -> str | None:
+    def abandon(self) -> None:
+        """Give up every page waiting to be read, the one being read too."""
+        if self.stopped is not None and not self.stopped.done():
+            self.stopped.set_result(None)
+
+    def restart(self) -> None:
+        self.kill()
+        self.spawn()
+
+    def kill(self) -> None:
+        """End the reading process now, whatever it is doing (its template is lost)."""
+        if self.pool is None:
+            return
+        if self.worker is not None and self.worker.done() and not self.worker.exception():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.worker.result(), signal.SIGKILL)
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pool = None
+
+    def close(self, wait: float = CLOSE_WAIT) -> str | None:
         """Stop reading; the template as learned (None if it was lost)."""
         template: Any = None
         try:
             if self.pool is not None:
-                template = self.pool.submit(_template_json, self.portal).result(timeout=60)
+                template = self.pool.submit(_template_json, self.portal).result(timeout=wait)
             else:
                 template = _template_json(self.portal)
-        except Exception:  # noqa: BLE001 - a lost template is relearned by the next crawl
-            logger.exception("could not get the learned template back")
+        except (BrokenProcessPool, TimeoutError, KeyError) as e:
+            # A lost template is relearned by the next crawl.
+            logger.warning("the template learned by this crawl is lost: %s",
+                           type(e).__name__ if not str(e) else e)
         finally:
             if self.pool is not None:
-                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.kill()
             _templates.pop(self.portal, None)
             _options.pop(self.portal, None)
         return template

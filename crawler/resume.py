@@ -2,9 +2,10 @@
 
 Scrapy keeps a crawl's pending requests, the fingerprints it has seen and the spider's state in
 a job directory (``JOBDIR``). Each portal gets one under ``DATA/jobs/<portal>/``; it is kept
-only when the crawl stopped cleanly on Ctrl-C or SIGTERM (Scrapy's "shutdown"), and marked so.
-The next run of that portal resumes from it; any other ending (finished, closed by a limit)
-removes it, so that the next scheduled crawl starts afresh.
+only when the crawl was stopped cleanly before its end (``KEPT``: Ctrl-C or SIGTERM, its time
+budget used up, the portal down), and marked so. The next run of that portal resumes from it;
+any other ending (finished, closed by a limit) removes it, so that the next scheduled crawl
+starts afresh.
 
 A directory without the mark belongs to a crawl that was killed: its queue was never written
 out while its seen fingerprints were, so resuming would skip URLs nobody fetched. It is thrown
@@ -25,6 +26,14 @@ from archive.paths import remove_file, remove_tree
 logger = logging.getLogger(__name__)
 
 MARK = "interrupted.json"
+# Endings that leave work to do: Scrapy's "shutdown" (a signal), and the stops of
+# crawler/extensions/stopping.py and liveness.py.
+KEPT = frozenset({"shutdown", "time_budget", "down"})
+
+
+def kept(reason: str) -> bool:
+    """Whether a crawl that ended for ``reason`` keeps its queue for the next run."""
+    return reason in KEPT
 
 
 def keep_job(settings: Settings, portal_id: str) -> Keeper | None:
@@ -59,8 +68,9 @@ class Keeper:
     def finish(self, reason: str) -> None:
         """Call once the engine has stopped: Scrapy has written the queue and the spider's
         state by then."""
-        if reason == "shutdown":
+        if kept(reason):
             stopped = datetime.now(UTC).isoformat(timespec="seconds")
-            (self.path / MARK).write_text(json.dumps({"stopped": stopped}), encoding="utf-8")
+            (self.path / MARK).write_text(json.dumps({"stopped": stopped, "reason": reason}),
+                                         encoding="utf-8")
         else:
             remove_tree(self.jobs, self.path)

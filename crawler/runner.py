@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 
+from crawler.extensions.session import ArchiveSession
 from crawler.registry import Portal
 from crawler.spiders.portal import PortalSpider
 from crawler.stats import articles_by_change, counts_under, failed_requests
@@ -85,6 +87,12 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
         crawlers.append((portal, crawler))
         process.crawl(crawler, portal=portal)
     process.start()
+    for _, crawler in crawlers:
+        # Still open if a second Ctrl-C stopped the process at once.
+        with contextlib.suppress(RuntimeError):  # a crawler that never started has none
+            session = crawler.get_extension(ArchiveSession)
+            if session is not None:
+                session.close_after_forced_stop()
     summaries = []
     for portal, crawler in crawlers:
         stats = crawler.stats.get_stats()

@@ -34,6 +34,9 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 DOWNLOAD_TIMEOUT = 30  # seconds
 RETRY_TIMES = 3  # a 500 that heals on the next try is common on these portals
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# A URL given up is the portal's trouble, counted in the run's errors (`status`), not a line
+# for cron to mail.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 BACKOFF_FIRST_DELAY = 2.0  # seconds: a host's delay after its first failure, doubled after each
 BACKOFF_MAX_DELAY = 600.0  # seconds: the longest wait, Retry-After included
 DOWNLOAD_MAXSIZE = 50 * 1024**2  # bytes: larger responses are dropped and counted
@@ -72,8 +75,11 @@ PORTAL_READING_PROCESS = True
 PORTAL_ALLOW_PRIVATE_ADDRESSES = False  # True: any address (a crawl of an intranet)
 TWISTED_DNS_RESOLVER = "crawler.resolver.PublicAddressResolver"
 # No download handler for file:, ftp:, s3: or data: URLs: a portal's link must never read the
-# crawl machine's own files or leave through another protocol.
-DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None}
+# crawl machine's own files or leave through another protocol. Downloads under way over http(s)
+# are abandoned at once when a crawl stops (crawler/handlers.py).
+DOWNLOAD_HANDLERS = {"file": None, "ftp": None, "s3": None, "data": None,
+                     "http": "crawler.handlers.HTTPDownloadHandler",
+                     "https": "crawler.handlers.HTTPDownloadHandler"}
 # Cookies off: every capture stands alone, a Set-Cookie flood is never sent back on every
 # request, and Scrapy's cookie handling, on its first cookie, would fetch the Public Suffix
 # List from the internet. A portal that needs them: `settings = {COOKIES_ENABLED = true}`.
@@ -83,6 +89,19 @@ COOKIES_ENABLED = False
 # A file overriding keys of the cleaners' shipped settings.cfg (cleaners/settings.cfg); the
 # CLI sets it with --cleaner-config.
 CLEANERS_CONFIG = None
+
+# -- Bounds: no portal holds a crawl for long (crawler/extensions/stopping.py, liveness.py) --
+# Seconds one portal's crawl may run; then it stops and keeps its queue for the next run, as
+# after Ctrl-C. Keep it below the interval of your cron line (`cron --every 6h` by default).
+PORTAL_TIME_BUDGET = 5 * 3600  # seconds; 0: no budget
+# A portal that has not answered yet (no DNS, refused, timeouts, 5xx) after this many attempts
+# or this many seconds since its first request ends its run as `down`, and the next starts.
+PORTAL_DOWN_ATTEMPTS = 6  # 0: no bound by attempts
+PORTAL_DOWN_TIMEOUT = 180  # seconds; 0: no bound by time
+# Seconds one page may take in the reading process: a slower one (a page of 300,000
+# attributes) is skipped, counted as bad_input/parse_timeout, and a new reading process takes
+# over.
+PORTAL_PARSE_TIMEOUT = 30
 
 # -- Components -----------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
@@ -100,7 +119,11 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.proxy.PortalProxyMiddleware": 740,
     # Highest number: sees the response before decompression, as it came off the wire.
     "crawler.middlewares.warc.WarcCaptureMiddleware": 950,
+    # Last before the download: a stopping crawl sends nothing more (and keeps what it drops).
+    "crawler.extensions.stopping.StoppingMiddleware": 990,
 }
+# The requests a stopping crawl abandons go back into the queue kept for the next run.
+SCHEDULER = "crawler.scheduler.KeepingScheduler"
 # Our pipeline is synchronous: Scrapy's default of 100 starts 100 asyncio tasks per response
 # to handle what its callback yields, which costs more than the whole pipeline.
 CONCURRENT_ITEMS = 1
@@ -116,6 +139,9 @@ EXTENSIONS = {
     # recorder (run figures, the home page's answer).
     "crawler.extensions.session.ArchiveSession": -100,
     "crawler.extensions.progress.ProgressLine": 510,  # live line on a terminal (PROGRESS_ENABLED)
+    # Stops a crawl at once (signals, time budget, portal down), keeping its queue.
+    "crawler.extensions.stopping.Stopping": 0,
+    "crawler.extensions.liveness.Liveness": 10,  # a dead portal ends as `down`, soon
 }
 
 # -- Operations: cron runs, progress, alarms (archive/lock.py, archive/health.py) ------------

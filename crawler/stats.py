@@ -21,6 +21,8 @@ FAILURE_REASONS = {
     "ConnectError": "cannot_connect",
     # Dropped on purpose (robots.txt, out of scope, a bad answer named under bad_input/).
     "IgnoreRequest": "ignored",
+    # Dropped by a crawl that was stopping, and kept for its next run: not the portal's doing.
+    "Abandoned": "abandoned",
 }
 
 

@@ -33,8 +33,17 @@ class RunRecorder:
         self.job = crawler.settings.get("OPS_JOB_ID")
         self.full = crawler.settings.getbool("OPS_FULL_CRAWL")
         self.home: dict[str, Any] = {}
+        self.home_tried: dict[str, Any] = {}  # the home page's last answer off the wire
         crawler.signals.connect(self.response_received, signal=signals.response_received)
         crawler.signals.connect(self.request_refused, signal=request_refused)
+        crawler.signals.connect(self.response_downloaded, signal=signals.response_downloaded)
+
+    def response_downloaded(self, response: Response, request: Request, spider: Spider) -> None:
+        # A crawl stopped while it was still retrying its home page (the portal down, 5xx)
+        # never gets the final answer: the last one tried tells how the home page answered.
+        first_url = (request.meta.get("redirect_urls") or [request.url])[0]
+        if first_url in getattr(spider, "start_urls", ()):
+            self.home_tried = {"home_status": response.status, "home_url": response.url}
 
     def response_received(self, response: Response, request: Request, spider: Spider) -> None:
         first_url = (request.meta.get("redirect_urls") or [request.url])[0]
@@ -63,11 +72,15 @@ class RunRecorder:
         """Write what the crawl met into its run row."""
         stats = self.crawler.stats.get_stats()
         errors = errors_by_kind(stats)
-        home = dict(self.home)
+        home = dict(self.home or self.home_tried)
         if not home:
             kinds = [k for k in errors
                      if not k.startswith("http_") and k not in runs.NOT_FAILURES]
-            home["home_error"] = ", ".join(kinds) or "no response"
+            server_errors = [k for k in errors if k.startswith("http_5")]
+            if kinds or not server_errors:
+                home["home_error"] = ", ".join(kinds) or "no response"
+            else:  # stopped (down) before the home page's turn: robots.txt answered 5xx
+                home["home_status"] = int(server_errors[0].removeprefix("http_"))
         runs.record_crawl(db, run_id, job=self.job, full=self.full,
                           pages=stats.get("downloader/response_count", 0), errors=errors, **home)
 

@@ -46,6 +46,7 @@ logger = logging.getLogger(__name__)
 
 CAPTURE_BATCH = 200  # capture rows kept before they are written (ARCHIVE_INDEX_FLUSH_ROWS)
 LOCKED = "locked"  # the finish reason of a crawl that found another one holding the lock
+FORCED = "forced"  # the status of a run whose process was stopped at once (a second Ctrl-C)
 # Settings kept in the warcinfo record of every WARC file.
 SUMMARY_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY",
                     "CONCURRENT_REQUESTS_PER_DOMAIN", "DEPTH_LIMIT", "PORTAL_MAX_PAGES")
@@ -218,6 +219,17 @@ class ArchiveSession:
             closer(reason)
         self.recorder.record(self.db, self.run_id)
         self.close(reason)
+
+    def close_after_forced_stop(self) -> None:
+        """The process was stopped at once (a second Ctrl-C), the spider never closed: keep what
+        was written (WARC closed, captures indexed, the run's figures) and say so in its row."""
+        if not self.opened:
+            return
+        self.crawler.stats.set_value("finish_reason", FORCED)
+        for closer in self.closers:
+            closer(FORCED)
+        self.recorder.record(self.db, self.run_id)
+        self.close(FORCED)
 
     def close(self, reason: str = "finished") -> None:
         if self.page_types:

@@ -23,13 +23,15 @@ from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 
 import cleaners
+from crawler import resume
 from crawler.datehints import DateHints
 from crawler.discovery import DOCUMENT_EXTENSIONS, Limits, LinkPolicy, extension
-from crawler.extensions.session import ArchiveSession
+from crawler.extensions.session import FORCED, ArchiveSession
+from crawler.extensions.stopping import Abandoned, Stopping
 from crawler.feeds import read_feed
 from crawler.incremental import KnownArticles
 from crawler.pagetypes import PageTypes, is_feed, page_type
-from crawler.reading import PageReader, Reading
+from crawler.reading import PageReader, PageTimeout, Reading
 from crawler.registry import Portal, named_portal
 from crawler.urls import clean_url, join_url
 
@@ -60,7 +62,11 @@ class PortalSpider(scrapy.Spider):
         self.template = cleaners.HostTemplate.from_json(stored) if stored else None
         self.reader = PageReader(self.portal.id, stored,
                                  in_process=not settings.getbool("PORTAL_READING_PROCESS"),
-                                 cleaners_config=settings.get("CLEANERS_CONFIG"))
+                                 cleaners_config=settings.get("CLEANERS_CONFIG"),
+                                 timeout=settings.getfloat("PORTAL_PARSE_TIMEOUT"))
+        self.stopping = self.crawler.get_extension(Stopping)
+        if self.stopping is not None:
+            self.stopping.on_stop(self.reader.abandon)
         self.attachment_max_size = settings.getint("PORTAL_ATTACHMENT_MAX_SIZE")
         full = settings.getbool("OPS_FULL_CRAWL")
         self.known = KnownArticles(session, {}) if full else KnownArticles.load(session)
@@ -107,7 +113,10 @@ class PortalSpider(scrapy.Spider):
     def finish(self, reason: str) -> None:
         """Archive what the crawl learned; the session calls it before it closes."""
         session = self.session
-        if not (session.keeps_job and reason == "shutdown"):
+        if reason == FORCED:  # no time to wait for the reading process
+            self.reader.kill()
+            return
+        if not (session.keeps_job and resume.kept(reason)):
             # An interrupted crawl's pages are typed by the run that resumes it, at its end.
             for record_id in self.pages.listings(
                     self.settings.getint("PORTAL_LISTING_MIN_TEASERS")):
@@ -196,8 +205,15 @@ class PortalSpider(scrapy.Spider):
         # A first (or --full) crawl teaches the template every page, a fair sample of the site.
         # A recrawl fetches listings again but few articles: it teaches only its new articles,
         # or the template would drift towards listings with every run.
-        return await self.reader.read(response.body, response.url, content_type,
-                                      "all" if self.first_crawl else "articles", hint)
+        try:
+            return await self.reader.read(response.body, response.url, content_type,
+                                          "all" if self.first_crawl else "articles", hint)
+        except PageTimeout:  # skipped, counted: as a page with nothing to read
+            self.crawler.stats.inc_value("bad_input/parse_timeout")
+        except Abandoned:  # the crawl is stopping: the next run fetches the page again
+            if self.stopping is not None:
+                self.stopping.keep(response.request)
+        return None
 
     def parse_article(self, response: Response, reading: Reading) -> Iterator[Any]:
         """The article's attachments, then the article itself, under its canonical URL."""

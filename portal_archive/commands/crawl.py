@@ -28,6 +28,9 @@ from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from archive.progress import LineHandler, print_above
+from crawler.extensions.liveness import DOWN
+from crawler.extensions.session import FORCED
+from crawler.extensions.stopping import TIME_BUDGET
 from crawler.reading import check_cleaners_config
 from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
@@ -64,6 +67,7 @@ class CrawlJob:
         self.log_file = self.data_dir / "logs" / f"{self.id}.log"
         # Shared with the crawl of each portal, which takes the lock again (one flock per process).
         self.lock = SharedRunLock(self.data_dir)
+        self.adhoc = False  # the portal was given by --url, not from the registry
 
     def __enter__(self) -> CrawlJob:
         try:
@@ -106,6 +110,13 @@ class CrawlJob:
         return [dataclasses.replace(p, settings={**p.settings, "OPS_FULL_CRAWL": True})
                 if p.id in due else p for p in portals]
 
+    def recover_command(self, portal: Portal) -> str:
+        """The command that recovers ``portal`` from the Internet Archive's Wayback Machine."""
+        data = "" if self.data_dir == Path("data") else f"--data {shlex.quote(str(self.data_dir))} "
+        which = (f"--url {shlex.quote(portal.base_url)}" if self.adhoc
+                 else f"--portal {shlex.quote(portal.id)}")
+        return f"portal-archive {data}recover {which} --source ia"
+
     def finish(self, portals: list[Any], settings: Any) -> int:
         """Record the job, judge every portal's health, report alarms; return the exit code."""
         db = open_index(self.data_dir / "index.db")
@@ -122,20 +133,35 @@ class CrawlJob:
                             f"(see {self.log_file})")
                 failed = True
                 continue
-            if run["status"] == "shutdown":
+            status = run["status"]
+            if status == "shutdown":
                 # Half a crawl says nothing about the portal's health: judge the whole one.
                 failed = True
                 self.report(f"{portal.id}: interrupted; the next crawl of it resumes where this "
                             f"one stopped (log: {self.log_file})")
+                continue
+            if status == FORCED:
+                failed = True
+                self.report(f"{portal.id}: stopped at once: what it wrote is kept, pages under "
+                            "way and its queue are not; the next crawl of it starts afresh "
+                            f"(log: {self.log_file})")
                 continue
             now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
             found = health.evaluate(db, portal.id, portal.base_url, now=now, thresholds=limits)
             health.record(db, portal.id, found, ran_full=bool(run["full"]))
             alarms += found
             down = health.home_down(run)
-            if down or run["status"] != "finished":
+            if status == DOWN:
                 failed = True
-                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + run['status']} "
+                self.report(f"{portal.id}: down ({down or 'no answer'}): nothing more asked of "
+                            "it this run; recover what it lost from web archives: "
+                            f"{self.recover_command(portal)}")
+            elif status == TIME_BUDGET:
+                self.report(f"{portal.id}: its time budget (PORTAL_TIME_BUDGET) is used up; the "
+                            "next crawl of it goes on where this one stopped")
+            elif down or status != "finished":
+                failed = True
+                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + status} "
                             f"(log: {self.log_file})")
         for alarm in alarms:
             self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
@@ -251,6 +277,7 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
     if not portals:
         raise click.ClickException("no portal to crawl")
     with CrawlJob(ctx.obj["data"], fixtures) as job:
+        job.adhoc = bool(url)
         overrides = {**job.settings(), **overrides}
         portals = job.with_full_crawls(portals)
         summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
