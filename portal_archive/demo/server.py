@@ -148,7 +148,8 @@ class PortalHandler(BaseHTTPRequestHandler):
         """Answers real servers give on bad days, for the crawler's bad-input tests:
         ``reset`` (the connection dies mid-body), ``hang`` (no answer at all),
         ``gzip_bomb`` (a small gzip body that inflates to ``mb`` MB), ``gzip_truncated`` (the
-        gzip body cut short) and ``huge`` (a ``mb`` MB body)."""
+        gzip body cut short), ``huge`` (a ``mb`` MB body) and ``attributes`` (one element with
+        ``count`` attributes, which parsers take minutes over)."""
         kind = how["kind"]
         if kind == "hang":
             time.sleep(float(how.get("seconds", 30)))
@@ -163,6 +164,9 @@ class PortalHandler(BaseHTTPRequestHandler):
             packed = gzip.compress(body, mtime=0)
             body = packed[: len(packed) * 2 // 3]
             headers = {**headers, "Content-Encoding": "gzip"}
+        elif kind == "attributes":
+            attributes = " ".join(f'data-a{i}="{i}"' for i in range(int(how.get("count", 1000))))
+            body = f"<html><body><div {attributes}><p>…</p></div></body></html>".encode()
         self.send_response_only(status, HTTPStatus(status).phrase)
         for name, value in headers.items():
             self.send_header(name, value)
