@@ -251,6 +251,14 @@ class PortalHandler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
 
+class PortalServer(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A crawler that hangs up mid-answer (a stopping crawl drops its downloads) is no
+        # error of the server's.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 def make_server(
     root: Path, port: int = 0, *, verbose: bool = False, latency: float = 0.0
 ) -> ThreadingHTTPServer:
@@ -258,7 +266,7 @@ def make_server(
 
     ``latency`` (seconds) is added before every answer, as a remote portal's round trip would.
     """
-    server = ThreadingHTTPServer(("127.0.0.1", port), PortalHandler)
+    server = PortalServer(("127.0.0.1", port), PortalHandler)
     server.daemon_threads = True
     server.fixtures = FixtureIndex(Path(root))  # type: ignore[attr-defined]
     server.verbose = verbose  # type: ignore[attr-defined]
