@@ -38,6 +38,10 @@ FAILURE_WORDS = {
     "cannot_connect": "cannot connect", "connection_reset": "connection lost",
     "no_response": "no response",
 }
+# The home page's "error" when robots.txt forbids it: the portal answers (no liveness alarm),
+# and asks not to be crawled; the operator is told, the crawl archives nothing more.
+FORBIDDEN = "robots_forbidden"
+FORBIDDEN_WORDS = "robots.txt forbids crawling it"
 
 
 @dataclass
@@ -95,8 +99,9 @@ def evaluate(db: sqlite_utils.Database, portal: str, base_url: str, *,
 
 
 def home_down(run: dict[str, Any]) -> str | None:
-    """Why the home page failed in ``run``, or None when it answered."""
-    if run["home_error"]:
+    """Why the home page failed in ``run``, or None when it answered (a home page robots.txt
+    forbids is the portal answering)."""
+    if run["home_error"] and run["home_error"] != FORBIDDEN:
         kinds = run["home_error"].split(", ")
         return ", ".join(dict.fromkeys(FAILURE_WORDS.get(k, k) for k in kinds))
     if run["home_status"] is not None and run["home_status"] >= 500:
@@ -223,9 +228,12 @@ def full_crawl_due(db: sqlite_utils.Database) -> set[str]:
 # -- status ----------------------------------------------------------------------------------
 
 def run_result(run: dict[str, Any]) -> str:
-    """``ok``, ``failed`` (the home page did not answer) or how Scrapy ended the crawl."""
+    """``ok``, ``failed`` (the home page did not answer), what robots.txt said, or how Scrapy
+    ended the crawl."""
     if home_down(run):
         return "failed"
+    if run["home_error"] == FORBIDDEN:
+        return FORBIDDEN_WORDS
     return "ok" if run["status"] == "finished" else run["status"]
 
 

@@ -328,3 +328,32 @@ def test_control_characters_never_reach_the_terminal(hostile_crawl, tmp_path):
         assert not CONTROLS.search(out), (args, out[:300])  # ...its controls escaped
     shown = run_cli("show", url, data=data).stdout
     assert "Tin\\x1b]52;c;ZXZpbA==\\x07 hay\\x9b2J" in shown and "\\x1b[31mTác giả" in shown
+
+
+def test_a_portal_whose_robots_txt_forbids_everything_is_said_so_not_called_down(tmp_path):
+    root = tmp_path / "fixtures"
+    site = root / "sites" / "closed"
+    (site / "files").mkdir(parents=True)
+    (site / "files" / "robots.txt").write_text("User-agent: *\nDisallow: /\n")
+    (site / "files" / "home.html").write_text("<html><body><a href='/tin/1.html'>tin</a>")
+    page = {"status": 200, "charset": "utf-8", "headers": {}, "redirect_to": None,
+            "fail_first_n": 0}
+    manifest = {"portal_id": "closed", "base_url": "http://closed.test",
+                "not_found_file": "files/home.html", "urls": {
+                    "/": {**page, "file": "files/home.html", "content_type": "text/html"},
+                    "/robots.txt": {**page, "file": "files/robots.txt",
+                                    "content_type": "text/plain"}}}
+    (site / "manifest.json").write_text(json.dumps(manifest))
+    (root / "index.json").write_text(json.dumps({"portals": [
+        {"portal_id": "closed", "base_url": "http://closed.test",
+         "manifest": "sites/closed/manifest.json"}]}))
+    log = tmp_path / "requests.log"
+    proc = run_cli("crawl", "--fixtures", str(root), "-s", "HEALTH_DEAD_RUNS=1",
+                   "-s", "LOG_LEVEL=WARNING", data=tmp_path / "data", check=False,
+                   env={"PORTAL_ARCHIVE_FIXTURE_LOG": str(log)})
+    assert proc.returncode == 1
+    assert "error: closed: robots.txt forbids crawling it" in proc.stderr
+    assert "no response" not in proc.stderr and "ALARM" not in proc.stderr
+    assert {path for _, path in requests_served(log)} == {"/robots.txt"}
+    status = run_cli("status", data=tmp_path / "data").stdout
+    assert "robots.txt forbids crawling it" in status and "ALARM" not in status

@@ -18,6 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 
 from archive import runs
+from archive.health import FORBIDDEN
 from cleaners import HostTemplate
 from cleaners.decode import decode
 from crawler.middlewares.scope import request_refused
@@ -73,6 +74,8 @@ class RunRecorder:
         stats = self.crawler.stats.get_stats()
         errors = errors_by_kind(stats)
         home = dict(self.home or self.home_tried)
+        if not home and stats.get("crawl/home_forbidden_by_robots"):
+            home["home_error"] = FORBIDDEN  # the portal answers; it asks not to be crawled
         if not home:
             kinds = [k for k in errors
                      if not k.startswith("http_") and k not in runs.NOT_FAILURES]

@@ -19,8 +19,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import scrapy
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import sitemap_urls_from_robots
+from twisted.python.failure import Failure
 
 import cleaners
 from crawler import resume
@@ -80,7 +82,8 @@ class PortalSpider(scrapy.Spider):
         for url in self.home_urls:
             # A resumed crawl has seen its home page, but asks again: it tells whether the
             # portal is up (archive/health.py), and the links it finds are filtered as seen.
-            yield scrapy.Request(url, callback=self.parse, dont_filter=resumed)
+            yield scrapy.Request(url, callback=self.parse, errback=self.home_failed,
+                                 dont_filter=resumed)
         # Documents of stored articles still missing (a download failed, a crawl was killed
         # before it): their articles are not fetched again, so their links are not seen again.
         for url in self.known.wanted_documents():
@@ -109,6 +112,12 @@ class PortalSpider(scrapy.Spider):
         # The objects themselves: the state is current whenever Scrapy writes it.
         state.update(links=self.links, pages=self.pages, first_crawl=self.first_crawl)
         return resumed
+
+    def home_failed(self, failure: Failure) -> None:
+        """A home page that robots.txt forbids is no portal down: the run says so (the run
+        recorder reads this stat), and no liveness alarm is raised."""
+        if failure.check(IgnoreRequest) and "robots.txt" in str(failure.value):
+            self.crawler.stats.set_value("crawl/home_forbidden_by_robots", 1)
 
     def finish(self, reason: str) -> None:
         """Archive what the crawl learned; the session calls it before it closes."""

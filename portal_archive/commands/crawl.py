@@ -151,7 +151,11 @@ class CrawlJob:
             health.record(db, portal.id, found, ran_full=bool(run["full"]))
             alarms += found
             down = health.home_down(run)
-            if status == DOWN:
+            if run["home_error"] == health.FORBIDDEN:
+                failed = True
+                self.report(f"error: {portal.id}: {health.FORBIDDEN_WORDS}: nothing archived "
+                            f"but robots.txt (log: {self.log_file})")
+            elif status == DOWN:
                 failed = True
                 self.report(f"{portal.id}: down ({down or 'no answer'}): nothing more asked of "
                             "it this run; recover what it lost from web archives: "
