@@ -52,10 +52,12 @@ def set_exit_status(db: sqlite_utils.Database, job: str, status: int) -> None:
 
 
 def portal_history(db: sqlite_utils.Database, portal: str, limit: int = 10) -> list[dict]:
-    """The last ``limit`` finished runs of ``portal``, newest first."""
+    """The last ``limit`` finished runs of ``portal``, newest first. A run killed before it
+    could record its figures (``verify --repair`` marks it ``killed``) says nothing of the
+    portal's health, and is left out."""
     return list(db.query(
-        "select * from runs where portals = ? and ended is not null order by id desc limit ?",
-        [portal, limit]))
+        "select * from runs where portals = ? and ended is not null and status != 'killed' "
+        "order by id desc limit ?", [portal, limit]))
 
 
 def archived_portals(db: sqlite_utils.Database) -> list[str]:

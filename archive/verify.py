@@ -7,7 +7,8 @@ out); no WARC file left ``.open`` and no run left ``running`` by a crawl that is
 
 Repaired (``verify --repair``, under the data directory's lock): a torn last record of a file
 that was never closed is cut off and the file closed; the records the index lacks are added
-to it, as the crawl would have added them; runs left ``running`` are marked ``killed``. A
+to it, as the crawl would have added them; runs left ``running`` are marked ``killed`` (half a
+crawl with no figures: the health alarms leave such runs out, archive/runs.py). A
 damaged region inside a file is reported (file, offset, size), never cut out: the records
 around it are read by every command.
 """
