@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import brotli
 from warcio.archiveiterator import ArchiveIterator
+from warcio.bufferedreaders import BufferedReader
 from warcio.recordloader import ArchiveLoadFailed, ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 
@@ -22,6 +24,8 @@ from archive.warc import OPEN_SUFFIX
 
 CHUNK = 1 << 20
 GZIP_MAGIC = b"\x1f\x8b\x08"  # ID1, ID2, deflate: the first bytes of every gzip member
+PAYLOAD_LIMIT = 64 << 20  # bytes of a decoded payload, at most
+DECODE_STEP = 4096  # compressed bytes decoded at a time: gzip inflates them 1,032 times at most
 
 
 class TornMember(Exception):
@@ -159,27 +163,45 @@ def parse_record(data: bytes, *, check_digests: bool = False) -> ArcWarcRecord:
     return record
 
 
-def decoded_payload(record: ArcWarcRecord, limit: int = 64 << 20) -> bytes:
-    """The payload as the browser saw it: without the ``Content-Encoding`` the server
-    applied (at most ``limit`` bytes, against gzip bombs)."""
-    payload: bytes = record.payload  # type: ignore[attr-defined]
-    encoding = (record.http_headers.get_header("Content-Encoding") or "").lower() \
-        if record.http_headers else ""
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        wbits = zlib.MAX_WBITS | 32 if encoding != "deflate" else zlib.MAX_WBITS
-        try:
-            return zlib.decompressobj(wbits).decompress(payload, limit)
-        except zlib.error:
-            return payload
-    if encoding == "br":
-        # Scrapy asks for brotli only when a brotli module is installed, so it is here.
-        import brotli
+class BrotliDecoder:
+    """brotli's decompressor as warcio drives its decoders (``decompress``, ``unused_data``).
 
-        try:
-            return brotli.Decompressor().process(payload, output_buffer_limit=limit)
-        except brotli.error:
-            return payload
-    return payload
+    warcio registers one that sets ``unused_data`` on brotli's own object, which brotli 1.x
+    objects refuse (webrecorder/warcio#73); the brotlipy package it was written for installs a
+    ``brotli`` module that shadows the one Scrapy decodes ``br`` with.
+    """
+
+    unused_data = None  # a brotli stream has no member after it
+
+    def __init__(self) -> None:
+        self.decompressor = brotli.Decompressor()
+
+    def decompress(self, data: bytes) -> bytes:
+        return self.decompressor.process(data)
+
+
+BufferedReader.DECOMPRESSORS["br"] = BrotliDecoder
+BufferedReader.DECOMPRESSORS["x-gzip"] = BufferedReader.DECOMPRESSORS["gzip"]  # RFC 9110 8.4.1.3
+
+
+class _Trickle(io.BytesIO):
+    """Bytes handed out at most ``DECODE_STEP`` at a time, however many a reader asks for."""
+
+    def read(self, size: int | None = -1) -> bytes:
+        return super().read(DECODE_STEP if size is None or size < 0 else min(size, DECODE_STEP))
+
+
+def decoded_payload(record: ArcWarcRecord, limit: int = PAYLOAD_LIMIT) -> bytes:
+    """The payload as the browser saw it: without the ``Content-Encoding`` the server applied
+    (gzip, deflate, br), undone by warcio's ``content_stream()``. At most ``limit`` bytes come
+    out, against decompression bombs; warcio is fed ``DECODE_STEP`` bytes at a time, so a gzip
+    or deflate bomb never inflates more than a few MiB past it (brotli has no such bound)."""
+    record.raw_stream = _Trickle(record.payload)  # type: ignore[attr-defined]
+    stream = record.content_stream()  # the trickle itself when there is no Content-Encoding
+    decoded = bytearray()
+    while len(decoded) < limit and (chunk := stream.read(limit - len(decoded))):
+        decoded += chunk
+    return bytes(decoded)
 
 
 def digest_problems(record: ArcWarcRecord) -> list[str]:
