@@ -9,6 +9,7 @@ The records themselves also go to articles.jsonl beside the package.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import gc
 import io
@@ -111,14 +112,23 @@ class WaczWriter:
 
 
 def _create_wacz(target: Path, warc: Path, pages: Path) -> None:
-    from wacz.main import main as wacz_main
+    # py-wacz is an optional extra (portal-archive[export]): loaded when a WACZ export starts.
+    from wacz.main import create_wacz
 
-    # py-wacz reports its progress on stdout, which may be the user's data stream. Its indexer
-    # leaves the spool files of buffered records to the garbage collector: collect them here,
-    # where their ResourceWarning is known and harmless.
+    # create_wacz is what `wacz create` runs, given its options here by name rather than as a
+    # command line. It reports its progress on stdout, which may be the user's data stream.
+    # Its indexer leaves the spool files of buffered records to the garbage collector:
+    # collect them here, where their ResourceWarning is known and harmless.
+    options = argparse.Namespace(
+        inputs=[str(warc)], output=str(target), pages=str(pages), copy_pages=False,
+        extra_pages=None, detect_pages=False, text=False, hash_type=None, log_directory=None,
+        split_seeds=False, file=False, ts=None, url=None, date=None,
+        title="portal-archive export", desc="Articles exported from a portal-archive archive: "
+        "each article's response, request and clean-text conversion records",
+        signing_url=None, signing_token=None)
     with contextlib.redirect_stdout(io.StringIO()) as log, warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
-        status = wacz_main(["create", "-o", str(target), "-p", str(pages), str(warc)])
+        status = create_wacz(options)
         gc.collect()
-    if status not in (0, None):
+    if status != 0:
         raise ExportError(f"py-wacz could not build {target}: {log.getvalue()[-500:]}")
