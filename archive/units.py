@@ -34,6 +34,8 @@ def province_2025(province: str | None) -> str | None:
     the name is not a known province."""
     if not province or not province.strip():
         return None
+    # Imported here, at the first province named: the package loads geopy, shapely and aiohttp
+    # for its address converter (half a second), which every search and crawl would pay.
     from vietnamadminunits import parse_address
     from vietnamadminunits.converter.converter_2025 import DICT_PROVINCE
     from vietnamadminunits.parser import ParseMode
