@@ -21,6 +21,11 @@ def gold_records(root: Path = FIXTURES) -> list[dict]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(root.glob("gold/*/*.json"))]
 
 
+def gold_count(portal: str, root: Path = FIXTURES) -> int:
+    """Articles the gold records hold for ``portal``: what a full crawl of it must find."""
+    return sum(record["portal"] == portal for record in gold_records(root))
+
+
 def run_cli(*args: str, data: Path | None = None, check: bool = True,
             timeout: float = 300, env: dict[str, str] | None = None,
             ) -> subprocess.CompletedProcess[str]:

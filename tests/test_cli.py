@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import portal_archive.commands
+from crawler.registry import load_registry
 from portal_archive.cli import COMMANDS, cli
 
 
@@ -42,13 +43,16 @@ def test_every_command_defined_is_registered():
     assert defined == {f"{e.module}.{e.function}" for e in COMMANDS.values()}
 
 
-def test_portals_lists_the_registry_as_json():
-    result = CliRunner().invoke(cli, ["portals", "--json"])
-    assert result.exit_code == 0
-    portals = json.loads(result.output)
-    ids = {p["id"] for p in portals}
-    assert {"aluoi-tth", "vinhbao-hp", "baonghean", "quangninh-vpubnd"} <= ids
-    assert all(p["checked"] is False for p in portals)
+def test_portals_lists_the_registry_and_flags_entries_not_checked():
+    registry = load_registry()
+    listed = json.loads(CliRunner().invoke(cli, ["portals", "--json"]).output)
+    assert [p["id"] for p in listed] == list(registry)
+    assert {p["id"]: p["checked"] for p in listed} == {i: p.checked for i, p in registry.items()}
+    lines = CliRunner().invoke(cli, ["portals"]).output.splitlines()
+    assert len(lines) == len(registry)
+    for line, portal in zip(lines, registry.values(), strict=True):
+        assert line.startswith(portal.id)
+        assert line.endswith("(not checked against the live site)") == (not portal.checked)
 
 
 @pytest.mark.parametrize("args, message", [
