@@ -3,8 +3,9 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+MIN := .venv-min
 
-.PHONY: demo test lint clean
+.PHONY: demo test test-min lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +35,21 @@ test: $(VENV)/.installed-test $(VENV)/pywb/bin/pywb
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
+# The suite on the oldest release of every dependency that pyproject.toml allows, in a venv of
+# its own: tests/lower_bounds.py turns each ">=X" into a "==X" constraint for pip.
+test-min: $(VENV)/pywb/bin/pywb
+	rm -rf $(MIN)
+	$(PYTHON) -m venv $(MIN)
+	$(MIN)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN)/bin/python tests/lower_bounds.py > $(MIN)/constraints.txt
+	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[test]'
+	$(MIN)/bin/python -m pip uninstall --quiet --yes pywb brotlipy 2>/dev/null || true
+	ln -s $(abspath $(VENV)/pywb) $(MIN)/pywb
+	$(MIN)/bin/python -m pip freeze --exclude-editable > $(MIN)/installed.txt
+	$(MIN)/bin/python -m pytest -q -p no:cacheprovider
+
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) data .pytest_cache
+	rm -rf $(VENV) $(MIN) data .pytest_cache
