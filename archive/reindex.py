@@ -96,6 +96,22 @@ def catch_up(db: Any, path: Path, missing: set[str]) -> dict[str, int]:
     return counts
 
 
+def _read_warcinfo(db: Any, record: Any, portal: dict[str, Any]
+                   ) -> tuple[dict[str, Any], int | None]:
+    """The portal and run a file's warcinfo names (kept in the index); the portal met before
+    when it names none."""
+    info = _warcinfo_fields(record.payload)
+    if info.get("portal"):
+        portal = json.loads(info["portal"])
+        index.upsert_portal(db, portal)
+    run_id = int(info["run-id"]) if info.get("run-id", "").isdigit() else None
+    if run_id is not None and not db.execute(
+            "select 1 from runs where id = ?", [run_id]).fetchone():
+        db["runs"].insert({"id": run_id, "started": record.rec_headers.get_header("WARC-Date"),
+                           "portals": portal.get("id"), "status": "reindexed"})
+    return portal, run_id
+
+
 def _read_file(db: Any, path: Path, counts: dict[str, int],
                progress: Callable[[int], None] | None, *, only: set[str] | None = None,
                on_damage: Callable[[Damage], None] | None = None) -> None:
@@ -115,15 +131,7 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
             headers = record.rec_headers
             kind = record.rec_type
             if kind == "warcinfo":
-                info = _warcinfo_fields(record.payload)  # type: ignore[attr-defined]
-                if info.get("portal"):
-                    portal = json.loads(info["portal"])
-                    index.upsert_portal(db, portal)
-                run_id = int(info["run-id"]) if info.get("run-id", "").isdigit() else None
-                if run_id is not None and not db.execute(
-                        "select 1 from runs where id = ?", [run_id]).fetchone():
-                    db["runs"].insert({"id": run_id, "started": headers.get_header(
-                        "WARC-Date"), "portals": portal.get("id"), "status": "reindexed"})
+                portal, run_id = _read_warcinfo(db, record, portal)
             elif kind in CAPTURE_TYPES:
                 http = record.http_headers
                 content_type = http.get_header("Content-Type") if http else None

@@ -28,6 +28,47 @@ def _read_url_file(path: Path) -> list[tuple[Path, str]]:
     return pairs
 
 
+def _inputs(paths: tuple[Path, ...], urls: tuple[str, ...],
+            urls_from: Path | None) -> list[tuple[Path, str]]:
+    """The files to read and the URL of each, checked to exist."""
+    if urls and len(urls) != len(paths):
+        raise click.ClickException(
+            f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
+    items = [(p, urls[i] if urls else p.resolve().as_uri()) for i, p in enumerate(paths)]
+    if urls_from is not None:
+        if not urls_from.is_file():
+            raise click.ClickException(f"--urls-from file not found: {urls_from}")
+        items += _read_url_file(urls_from)
+    if not items:
+        raise click.UsageError("give at least one PATH or --urls-from FILE")
+    for path, _ in items:
+        if not path.is_file():
+            raise click.ClickException(f"file not found: {path}")
+    return items
+
+
+def _extract_pages(bodies: list[tuple[bytes, str]], options: Options) -> list[dict | None]:
+    """Each page's article as a dict (None for a page that is not an article), every host's
+    template learned first from all its pages, as a crawl would."""
+    docs = [parse(body) for body, _ in bodies]  # parsed once, to learn from and to extract
+    pages_by_host = defaultdict(list)
+    for (_, url), doc in zip(bodies, docs, strict=True):
+        if doc is not None:
+            pages_by_host[urlsplit(url).hostname or ""].append((doc[0], url))
+    templates = {host: learn_template(pages, options) for host, pages in pages_by_host.items()}
+    results: list[dict | None] = []
+    for (body, url), doc in zip(bodies, docs, strict=True):
+        art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
+                              parsed=doc, options=options)
+        if art is None:
+            results.append(None)
+            continue
+        d = art.to_dict()
+        d.pop("body")  # the body goes out as ``text``
+        results.append(d)
+    return results
+
+
 @click.command("extract", context_settings=CONTEXT_SETTINGS)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--url", "urls", multiple=True, metavar="URL",
@@ -50,37 +91,8 @@ def extract_command(paths: tuple[Path, ...], urls: tuple[str, ...], urls_from: P
         portal-archive extract page.html --cleaner-config strict.cfg
     """
     options = cleaner_options(cleaner_config)
-    if urls and len(urls) != len(paths):
-        raise click.ClickException(
-            f"{len(urls)} --url given for {len(paths)} PATH(s): give one URL per PATH or none")
-    items = [(p, urls[i] if urls else p.resolve().as_uri()) for i, p in enumerate(paths)]
-    if urls_from is not None:
-        if not urls_from.is_file():
-            raise click.ClickException(f"--urls-from file not found: {urls_from}")
-        items += _read_url_file(urls_from)
-    if not items:
-        raise click.UsageError("give at least one PATH or --urls-from FILE")
-    bodies = []
-    for path, url in items:
-        if not path.is_file():
-            raise click.ClickException(f"file not found: {path}")
-        bodies.append((path.read_bytes(), url))
-    docs = [parse(body) for body, _ in bodies]  # parsed once, to learn from and to extract
-    pages_by_host = defaultdict(list)
-    for (_, url), doc in zip(bodies, docs, strict=True):
-        if doc is not None:
-            pages_by_host[urlsplit(url).hostname or ""].append((doc[0], url))
-    templates = {host: learn_template(pages, options) for host, pages in pages_by_host.items()}
-    results = []
-    for (body, url), doc in zip(bodies, docs, strict=True):
-        art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
-                              parsed=doc, options=options)
-        if art is None:
-            results.append(None)
-            continue
-        d = art.to_dict()
-        d.pop("body")  # the body goes out as ``text``
-        results.append(d)
+    results = _extract_pages([(path.read_bytes(), url)
+                              for path, url in _inputs(paths, urls, urls_from)], options)
     if jsonl:
         for r in results:
             click.echo(json.dumps(r, ensure_ascii=False))
