@@ -30,6 +30,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from archive import index  # noqa: E402
+from archive.clusters import update_clusters  # noqa: E402
+from archive.export import export  # noqa: E402
 
 WORDS = (
     "ủy ban nhân dân huyện tỉnh xã phường thị trấn hội đồng kỳ họp nghị quyết kế hoạch triển khai "
@@ -100,9 +102,6 @@ def build(data: Path, count: int) -> None:
 
 
 def child(step: str, data: Path) -> None:
-    from archive.clusters import update_clusters
-    from archive.export import export
-
     db = index.open_index(data / "index.db")
     if step == "cluster":  # from scratch, as on the first export of an archive
         with db.conn:

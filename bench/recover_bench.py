@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from crawler.registry import load_fixture_portals  # noqa: E402
 from portal_archive.demo import FIXTURES  # noqa: E402
 from portal_archive.demo.archives import CommonCrawlServer, Wayback  # noqa: E402
 
@@ -36,8 +37,6 @@ def cli(*args: str, data: Path) -> str:
 
 
 def registry(path: Path) -> Path:
-    from crawler.registry import load_fixture_portals
-
     lines = []
     for p in load_fixture_portals(FIXTURES).values():
         lines += ["[[portal]]", f"id = {json.dumps(p.id)}", f"base_url = {json.dumps(p.base_url)}",

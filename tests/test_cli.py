@@ -13,7 +13,9 @@ from click.testing import CliRunner
 
 import portal_archive.commands
 from crawler.registry import load_registry
+from crawler.runner import known_settings
 from portal_archive.cli import COMMANDS, cli
+from portal_archive.common import parse_settings
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -146,9 +148,6 @@ def test_a_setting_of_the_wrong_type_is_a_usage_error(setting, expected, tmp_pat
 
 
 def test_typed_settings_reach_the_crawl_as_values():
-    from crawler.runner import known_settings
-    from portal_archive.common import parse_settings
-
     assert parse_settings(("DOWNLOAD_DELAY=0.5", "ROBOTSTXT_OBEY=False", "DEPTH_LIMIT=3",
                            "USER_AGENT=123", "RETRY_HTTP_CODES=500,503"), known_settings()) \
         == {"DOWNLOAD_DELAY": 0.5, "ROBOTSTXT_OBEY": False, "DEPTH_LIMIT": 3,
@@ -156,9 +155,6 @@ def test_typed_settings_reach_the_crawl_as_values():
 
 
 def test_a_misspelt_setting_is_named_with_the_closest_one(capsys):
-    from crawler.runner import known_settings
-    from portal_archive.common import parse_settings
-
     assert parse_settings(("DOWNLAOD_DELAY=2",), known_settings()) == {"DOWNLAOD_DELAY": 2}
     assert capsys.readouterr().err == ("Warning: -s DOWNLAOD_DELAY: no such setting (did you "
                                        "mean DOWNLOAD_DELAY?); passed on as given\n")

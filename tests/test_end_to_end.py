@@ -8,6 +8,7 @@ from collections import Counter
 
 from warcio.archiveiterator import ArchiveIterator
 
+from cleaners import HostTemplate
 from tests.conftest import gold_records, run_cli
 
 
@@ -80,8 +81,6 @@ def test_search_without_an_archive_says_so(tmp_path):
 def test_each_portal_template_is_learned_and_kept_in_the_index(crawled_archive):
     # Later crawls start from what this one learned: the templates table holds, per host,
     # lines that repeat across the portal's pages, such as its slogan banner.
-    from cleaners import HostTemplate
-
     conn = sqlite3.connect(crawled_archive / "index.db")
     stored = {host: HostTemplate.from_json(data)
               for host, data in conn.execute("select host, data from templates")}

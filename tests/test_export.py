@@ -6,9 +6,13 @@ import codecs
 import csv
 import gzip
 import hashlib
+import importlib.util
 import io
 import json
+import os
+import pty
 import re
+import sys
 import unicodedata
 import zipfile
 from datetime import datetime
@@ -101,7 +105,7 @@ def test_csv_reads_back_the_same_records(crawled_archive, jsonl_records, tmp_pat
 def test_parquet_is_typed_and_readable_by_pyarrow_and_duckdb(crawled_archive, jsonl_records,
                                                              tmp_path):
     duckdb = pytest.importorskip("duckdb")
-    import pyarrow.parquet as pq
+    pq = pytest.importorskip("pyarrow.parquet")  # the export extra
 
     sheet = run_export(crawled_archive, tmp_path / "pq", "parquet")
     path = tmp_path / "pq" / "articles.parquet"
@@ -281,8 +285,6 @@ def test_existing_output_is_not_overwritten(crawled_archive, tmp_path):
 
 
 def test_parquet_without_pyarrow_says_how_to_install(crawled_archive, tmp_path, monkeypatch):
-    import importlib.util
-
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pyarrow" else real(name, *a))
@@ -317,10 +319,6 @@ def test_an_output_nothing_can_be_written_to_is_one_line(crawled_archive):
 
 
 def test_export_shows_progress_on_a_terminal(crawled_archive, tmp_path):
-    import os
-    import pty
-    import sys
-
     pid, fd = pty.fork()
     if pid == 0:  # the child: the export, with a terminal as stdout and stderr
         os.environ["PORTAL_ARCHIVE_DATA"] = str(crawled_archive)

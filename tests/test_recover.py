@@ -15,7 +15,7 @@ import pytest
 from archive.recover.discover import match_district
 from archive.warc import PROVENANCE_URN
 from archive.warcfiles import iter_members, parse_record, read_member
-from crawler.registry import load_fixture_portals
+from crawler.registry import RegistryError, load_fixture_portals, load_registry, select
 from portal_archive.demo.archives import CommonCrawlServer, FaultFront, Wayback, cdx_lines
 from tests.conftest import FIXTURES, gold_records, run_cli
 
@@ -287,8 +287,6 @@ def test_district_matching_needs_the_name_not_the_fixture():
 
 
 def test_a_dead_portal_is_recovered_not_crawled(registry):
-    from crawler.registry import RegistryError, load_registry, select
-
     portals = load_registry(registry)
     assert select(portals, []) == []  # crawl --all leaves dead portals out
     with pytest.raises(RegistryError, match="recover --portal aluoi-tth"):

@@ -20,6 +20,7 @@ from warcio.recordbuilder import RecordBuilder
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from archive.lock import RunLock
 from archive.warc import ARTICLE_URN, RotatingWarcWriter, payload_digest
 from archive.warcfiles import read_member
 from tests.conftest import FIXTURES, gold_records, run_cli
@@ -274,8 +275,6 @@ def test_show_cleans_a_pasted_url_as_the_crawler_does(crawled_archive):
 
 
 def test_reindex_and_repair_wait_for_no_running_crawl(archive_copy):
-    from archive.lock import RunLock
-
     with RunLock(archive_copy):  # as a running crawl holds it
         for args in (["reindex"], ["verify", "--repair"]):
             result = run_cli(*args, data=archive_copy, check=False)

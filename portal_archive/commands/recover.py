@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
 
+from archive.index import open_index
+from archive.lock import LockedError
+from archive.recover import Recoverer, SourceError, build, discover
+from archive.recover.fetch import Fetcher
+from archive.recover.job import crawl_endpoints
+from archive.recover.sources import COMMONCRAWL
 from archive.recover.sources import DEFAULTS as SOURCE_SETTINGS
+from crawler.registry import REGISTRY_FILE, Portal, RegistryError, load_registry
 from portal_archive.common import CONTEXT_SETTINGS, parse_settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3
@@ -19,8 +28,6 @@ EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3
 
 def _sources(names: tuple[str, ...], cdx: str | None, replay: str | None, name: str | None,
              settings: dict[str, Any]) -> list[Any]:
-    from archive.recover import SourceError, build
-
     try:
         found = [build(n, settings) for n in dict.fromkeys(names)]
         if cdx or replay:
@@ -39,8 +46,6 @@ def _sources(names: tuple[str, ...], cdx: str | None, replay: str | None, name: 
 
 def _portals(portal_ids: tuple[str, ...], url: str | None, province: str | None,
              district: str | None, dead: bool, registry: Path | None, data: Path) -> list[Any]:
-    from crawler.registry import Portal, RegistryError, load_registry
-
     try:
         if url:
             if portal_ids or dead:
@@ -67,8 +72,6 @@ def _dying(data: Path) -> set[str]:
     """Portals whose last verdict holds a liveness alarm (archive/health.py)."""
     if not (data / "index.db").exists():
         return set()
-    from archive.index import open_index
-
     db = open_index(data / "index.db")
     rows = db.query("select portal, alarms from portal_health")
     found = {r["portal"] for r in rows
@@ -127,9 +130,6 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
         portal-archive recover --dead --source ia
         portal-archive recover --portal X --cdx https://a.example/c/cdx --replay https://a.example/c/
     """
-    from archive.lock import LockedError
-    from archive.recover import Recoverer
-
     overrides = parse_settings(settings, SOURCE_SETTINGS)
     sources = _sources(source_names, cdx, replay, name, overrides)
     data: Path = ctx.obj["data"]
@@ -220,11 +220,6 @@ def discover_command(province: str | None, domains: tuple[str, ...],
         portal-archive discover --domain hue.gov.vn --source cc --write my-portals.toml
         portal-archive recover --registry my-portals.toml --portal aluoi-hue-gov-vn --source ia
     """
-    from archive.recover import discover
-    from archive.recover.fetch import Fetcher
-    from archive.recover.sources import COMMONCRAWL, DEFAULTS
-    from crawler.registry import REGISTRY_FILE, RegistryError, load_registry
-
     overrides = parse_settings(settings, SOURCE_SETTINGS)
     if not province and not domains:
         raise click.UsageError("give --province NAME or --domain DOMAIN")
@@ -236,9 +231,6 @@ def discover_command(province: str | None, domains: tuple[str, ...],
                                    "archive/recover/provinces.toml, or give --domain")
     if write_to and write_to.resolve() == REGISTRY_FILE.resolve():
         raise click.UsageError("--write: not the shipped registry; give a file of your own")
-    from archive.recover import SourceError, build
-    from archive.recover.job import crawl_endpoints
-
     try:
         sources = [build(n, overrides) for n in source_names or (() if cdx else ("ia",))]
     except SourceError as e:
@@ -246,7 +238,7 @@ def discover_command(province: str | None, domains: tuple[str, ...],
     if cdx:
         sources.append(build(urlsplit(cdx).hostname or "archive", overrides, cdx=cdx))
     found: dict[str, Any] = {}
-    settings_all = {**DEFAULTS, **overrides}
+    settings_all = {**SOURCE_SETTINGS, **overrides}
     for source in sources:
         fetcher = Fetcher.for_source(source, settings_all)
         try:
@@ -296,9 +288,6 @@ def discover_command(province: str | None, domains: tuple[str, ...],
 
 def _answers(host: str) -> bool:
     """Whether the host's home page answers now (any HTTP answer but a 5xx)."""
-    import urllib.error
-    import urllib.request
-
     for scheme in ("https", "http"):
         try:
             with urllib.request.urlopen(f"{scheme}://{host}/", timeout=10) as response:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from archive.cdxj import write_cdxj
 from archive.paths import remove_tree
 from archive.warcfiles import iter_members, parse_record
 
@@ -212,8 +213,6 @@ class Wayback:
         self.proc: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Wayback:
-        from archive.cdxj import write_cdxj
-
         wayback = Path(sys.executable).parent.parent / "pywb" / "bin" / "wayback"
         if not wayback.exists():
             raise RuntimeError(f"pywb is not installed at {wayback}: run `make test`")
