@@ -1,4 +1,4 @@
-"""Every module of the project imports on its own, first, in a fresh interpreter: no circle.
+"""The rooms import one way, and every module imports on its own, first: no circle.
 
 An import circle hides when the modules of a circle happen to be imported in a working order;
 importing each one first, with none of the project loaded, shows it. One child interpreter
@@ -8,6 +8,7 @@ stay loaded, which only saves time).
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -15,6 +16,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("archive", "crawler", "cleaners", "portal_archive")
+# What each room may import of the others (ARCHITECTURE.md): the command line -> crawler ->
+# archive -> cleaners. The archive knows nothing of Scrapy; the cleaners nothing of the project.
+BELOW = {
+    "portal_archive": {"crawler", "archive", "cleaners"},
+    "crawler": {"archive", "cleaners", "scrapy", "twisted"},
+    "archive": {"cleaners"},
+    "cleaners": set(),
+}
 
 CHECK = """
 import importlib, json, sys, traceback
@@ -48,6 +57,25 @@ def import_each(root: Path, rooms: tuple[str, ...]) -> dict[str, str]:
         cwd=root, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.splitlines()[-1])
+
+
+def imported_rooms(path: Path) -> set[str]:
+    tops = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            tops |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            tops.add(node.module.split(".")[0])
+    return tops & (set(BELOW) | {"scrapy", "twisted"})
+
+
+def test_each_room_imports_only_the_rooms_below_it():
+    wrong = {}
+    for room, allowed in BELOW.items():
+        for path in (ROOT / room).rglob("*.py"):
+            if "fixtures" not in path.parts and (imported_rooms(path) - allowed - {room}):
+                wrong[str(path.relative_to(ROOT))] = imported_rooms(path) - allowed - {room}
+    assert not wrong
 
 
 def test_every_module_imports_first_on_its_own():
