@@ -18,6 +18,7 @@ import zipfile
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pytest
 from warcio.archiveiterator import ArchiveIterator
 
@@ -104,7 +105,6 @@ def test_csv_reads_back_the_same_records(crawled_archive, jsonl_records, tmp_pat
 
 def test_parquet_is_typed_and_readable_by_pyarrow_and_duckdb(crawled_archive, jsonl_records,
                                                              tmp_path):
-    duckdb = pytest.importorskip("duckdb")
     pq = pytest.importorskip("pyarrow.parquet")  # the export extra
 
     sheet = run_export(crawled_archive, tmp_path / "pq", "parquet")
@@ -125,8 +125,6 @@ def test_parquet_published_is_a_zoned_timestamp_with_its_precision(crawled_archi
                                                                     jsonl_records, tmp_path):
     # As an analyst reads it: DuckDB sees a timestamp with time zone, and a day's date alone
     # is told apart from a time by published_precision.
-    import duckdb
-
     run_export(crawled_archive, tmp_path / "pq", "parquet")
     path = tmp_path / "pq" / "articles.parquet"
     kinds = dict(duckdb.sql(f"describe select published, published_precision from '{path}'")
@@ -153,8 +151,6 @@ def test_parquet_published_is_a_zoned_timestamp_with_its_precision(crawled_archi
 def test_csv_tells_null_from_empty_and_opens_in_excel_with_bom(tmp_path):
     # As DuckDB reads CSV with quoted empty strings kept (PostgreSQL's convention), and with
     # the byte-order mark Excel needs to read UTF-8.
-    import duckdb
-
     data = tmp_path / "data"
     db = open_index(data / "index.db")
     base = {"portal": "p", "title": "Tin", "published": "2024-01-01", "text": "Nội dung",

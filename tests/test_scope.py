@@ -19,7 +19,7 @@ from scrapy.signalmanager import SignalManager
 from twisted.internet.error import DNSLookupError
 from warcio.archiveiterator import ArchiveIterator
 
-from crawler import resolver
+from crawler import resolver, settings
 from crawler.middlewares.scope import ScopeMiddleware
 from crawler.registry import Portal
 from portal_archive.demo.server import FixtureServer
@@ -253,8 +253,6 @@ def test_a_name_resolving_to_a_private_address_is_refused(monkeypatch):
 
 
 def test_the_resolver_is_the_crawls():
-    from crawler import settings
-
     assert settings.TWISTED_DNS_RESOLVER == "crawler.resolver.PublicAddressResolver"
     assert {settings.DOWNLOAD_HANDLERS[s] for s in ("file", "ftp", "s3", "data")} == {None}
 
