@@ -7,7 +7,8 @@ command is run or asked for its help, so ``portal-archive search`` never loads S
 ``portal-archive --help`` loads no command. A new command is a function in one of those
 modules and one line in ``COMMANDS`` (``tests/test_cli.py`` checks the line against the
 command's docstring). What commands share (context settings, output options, the table
-printer, the progress bar) is in ``portal_archive/common.py``.
+printer, the progress bar) is in ``portal_archive/common.py``; this module imports none of
+it, so that ``--help`` loads neither the index nor SQLite.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from typing import NamedTuple
 
 import click
 
-from archive import __version__
 from archive.dberror import REINDEX_HINT, is_damage
-from portal_archive.common import CONTEXT_SETTINGS
+from portal_archive.commands import CONTEXT_SETTINGS
 
 
 class Entry(NamedTuple):
@@ -99,7 +99,7 @@ class CommandTable(click.Group):
 
 
 @click.group(cls=CommandTable, context_settings=CONTEXT_SETTINGS)
-@click.version_option(__version__, "-V", "--version")
+@click.version_option(None, "-V", "--version", package_name="portal-archive")
 @click.option(
     "--data", "data_dir", type=click.Path(file_okay=False, path_type=Path),
     envvar="PORTAL_ARCHIVE_DATA", default=Path("data"), show_default=True,

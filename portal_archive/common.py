@@ -24,9 +24,6 @@ from archive.filters import FilterError, Filters, period
 from archive.lock import LockedError, RunLock
 from archive.progress import Progress
 
-# Every command declares them: a command keeps the help option it was first built with.
-CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"]}
-
 OUTPUT_FLAGS = {
     "json": "Print {what} as a JSON array.",
     "nl": "Print {what} as JSON lines, one object per line.",

@@ -13,7 +13,8 @@ import click
 
 from cleaners import Options, extract, learn_template, parse
 from cleaners.evaluate import evaluate
-from portal_archive.common import CONTEXT_SETTINGS, cleaner_config_option, print_table
+from portal_archive.commands import CONTEXT_SETTINGS
+from portal_archive.common import cleaner_config_option, print_table
 
 
 def _read_url_file(path: Path) -> list[tuple[Path, str]]:

@@ -41,8 +41,8 @@ from crawler.runner import (
     known_settings,
     project_settings,
 )
+from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import (
-    CONTEXT_SETTINGS,
     cleaner_config_option,
     echo_json,
     parse_settings,
@@ -225,6 +225,38 @@ def print_summaries(summaries: list[CrawlSummary]) -> None:
             click.echo(f"{s.portal}: requests refused as out of scope: {reasons}")
 
 
+def _overrides(settings: tuple[str, ...], cleaner_config: Path | None) -> dict[str, Any]:
+    """The crawl's -s settings, with --cleaner-config, checked."""
+    overrides = parse_settings(settings, known_settings())
+    if cleaner_config is not None:
+        overrides["CLEANERS_CONFIG"] = str(cleaner_config.resolve())
+    try:
+        check_cleaners_config(overrides.get("CLEANERS_CONFIG"))
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
+    return overrides
+
+
+def _portals(portal_ids: tuple[str, ...], all_portals: bool, fixtures: Path | None,
+             url: str | None, province: str | None, district: str | None) -> list[Portal]:
+    """The portals a crawl names: of the registry (or a fixture directory), or one ad hoc."""
+    if all_portals and (portal_ids or url):
+        raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
+    try:
+        if url:
+            if portal_ids or fixtures:
+                raise click.UsageError("--url crawls one ad-hoc portal: drop --portal/--fixtures")
+            portals = [Portal.from_url(url, province=province, district=district)]
+        else:
+            registry = load_fixture_portals(fixtures) if fixtures else load_registry()
+            portals = select_portals(registry, portal_ids)
+    except RegistryError as e:
+        raise click.ClickException(str(e)) from e
+    if not portals:
+        raise click.ClickException("no portal to crawl")
+    return portals
+
+
 @click.command("crawl", context_settings=CONTEXT_SETTINGS)
 @click.option("--portal", "portal_ids", multiple=True, metavar="ID",
               help="Portal id to crawl (repeatable). Default: every enabled portal.")
@@ -259,27 +291,8 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
         portal-archive crawl --portal baonghean --cleaner-config strict.cfg
     """
-    overrides = parse_settings(settings, known_settings())
-    if cleaner_config is not None:
-        overrides["CLEANERS_CONFIG"] = str(cleaner_config.resolve())
-    try:
-        check_cleaners_config(overrides.get("CLEANERS_CONFIG"))
-    except ValueError as e:
-        raise click.BadParameter(str(e), param_hint="--cleaner-config") from e
-    if all_portals and (portal_ids or url):
-        raise click.UsageError("--all crawls every enabled portal: drop --portal/--url")
-    try:
-        if url:
-            if portal_ids or fixtures:
-                raise click.UsageError("--url crawls one ad-hoc portal: drop --portal/--fixtures")
-            portals = [Portal.from_url(url, province=province, district=district)]
-        else:
-            registry = load_fixture_portals(fixtures) if fixtures else load_registry()
-            portals = select_portals(registry, portal_ids)
-    except RegistryError as e:
-        raise click.ClickException(str(e)) from e
-    if not portals:
-        raise click.ClickException("no portal to crawl")
+    overrides = _overrides(settings, cleaner_config)
+    portals = _portals(portal_ids, all_portals, fixtures, url, province, district)
     with CrawlJob(ctx.obj["data"], fixtures) as job:
         job.adhoc = bool(url)
         overrides = {**job.settings(), **overrides}

@@ -9,9 +9,9 @@ import click
 from archive.paths import remove_tree
 from archive.search import search
 from crawler.registry import load_fixture_portals
+from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.commands.crawl import print_summaries, run_crawl
 from portal_archive.commands.search import print_hits
-from portal_archive.common import CONTEXT_SETTINGS
 from portal_archive.demo import FIXTURES
 from portal_archive.opening import open_existing_index
 

@@ -12,8 +12,8 @@ import click
 from archive import clusters
 from archive.export import FORMATS, ExportError, count_records, export
 from archive.filters import FilterError, Filters
+from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import (
-    CONTEXT_SETTINGS,
     QueryCommand,
     echo_json,
     filter_options,

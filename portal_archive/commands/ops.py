@@ -14,7 +14,8 @@ from typing import Any
 import click
 
 from archive import health, runs
-from portal_archive.common import CONTEXT_SETTINGS, echo_json, print_table
+from portal_archive.commands import CONTEXT_SETTINGS
+from portal_archive.common import echo_json, print_table
 from portal_archive.opening import open_existing_index
 
 # -- status ----------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from archive.recover.job import crawl_endpoints
 from archive.recover.sources import COMMONCRAWL
 from archive.recover.sources import DEFAULTS as SOURCE_SETTINGS
 from crawler.registry import REGISTRY_FILE, Portal, RegistryError, load_registry
-from portal_archive.common import CONTEXT_SETTINGS, parse_settings
+from portal_archive.commands import CONTEXT_SETTINGS
+from portal_archive.common import parse_settings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED = 0, 1, 3
 

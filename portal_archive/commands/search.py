@@ -12,8 +12,8 @@ import click
 from archive.filters import FilterError, Filters
 from archive.query import QueryError
 from archive.search import HIGHLIGHT, SORTS, connect, count, search
+from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import (
-    CONTEXT_SETTINGS,
     QueryCommand,
     filter_options,
     index_path,

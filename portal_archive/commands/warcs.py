@@ -20,8 +20,8 @@ from archive.warc import OPEN_SUFFIX
 from archive.warcfiles import Damage, DamagedRecord, decoded_payload, read_record, warc_files
 from cleaners.decode import decode
 from crawler.urls import clean_url
+from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import (
-    CONTEXT_SETTINGS,
     echo_json,
     locked,
     progress_bar,
