@@ -112,6 +112,37 @@ def _read_warcinfo(db: Any, record: Any, portal: dict[str, Any]
     return portal, run_id
 
 
+def _capture_row(record: Any, member: Any, warc_file: str, *, run_id: int | None,
+                 portal: str | None) -> dict[str, Any]:
+    """The ``captures`` row of a request, response or revisit record."""
+    headers, http = record.rec_headers, record.http_headers
+    content_type = http.get_header("Content-Type") if http else None
+    return {
+        "run_id": run_id, "portal": portal,
+        "url": headers.get_header("WARC-Target-URI"),
+        "time": headers.get_header("WARC-Date"),
+        "status": int(http.get_statuscode()) if http else None,
+        "content_type": content_type or "", "page_type": None,
+        "record_type": record.rec_type, "record_id": headers.get_header("WARC-Record-ID"),
+        "payload_digest": headers.get_header("WARC-Payload-Digest"),
+        "warc_file": warc_file, "warc_offset": member.offset,
+        "warc_length": member.length, "source": index.LIVE,
+    }
+
+
+def _read_metadata(db: Any, record: Any, captures: dict[str, dict[str, Any]],
+                   page_types: dict[str, str]) -> None:
+    """What a metadata record adds: page types, a recovered capture's source, other URLs."""
+    data = json.loads(record.payload or b"{}")
+    page_types.update(data.get("page_types", {}))
+    # Recovery: the record before this one came from a web archive (archive/recover)
+    recovered = captures.get(record.rec_headers.get_header("WARC-Refers-To") or "")
+    if recovered is not None and data.get("source"):
+        recovered["source"] = data["source"]
+    # Crawler: links to stored articles found after the article (crawler/incremental.py)
+    index.add_alternate_urls(db, data.get("alternate_urls", {}))
+
+
 def _read_file(db: Any, path: Path, counts: dict[str, int],
                progress: Callable[[int], None] | None, *, only: set[str] | None = None,
                on_damage: Callable[[Damage], None] | None = None) -> None:
@@ -133,37 +164,17 @@ def _read_file(db: Any, path: Path, counts: dict[str, int],
             if kind == "warcinfo":
                 portal, run_id = _read_warcinfo(db, record, portal)
             elif kind in CAPTURE_TYPES:
-                http = record.http_headers
-                content_type = http.get_header("Content-Type") if http else None
-                captures[headers.get_header("WARC-Record-ID")] = {
-                    "run_id": run_id, "portal": portal.get("id"),
-                    "url": headers.get_header("WARC-Target-URI"),
-                    "time": headers.get_header("WARC-Date"),
-                    "status": int(http.get_statuscode()) if http else None,
-                    "content_type": content_type or "", "page_type": None,
-                    "record_type": kind, "record_id": headers.get_header("WARC-Record-ID"),
-                    "payload_digest": headers.get_header("WARC-Payload-Digest"),
-                    "warc_file": name, "warc_offset": member.offset,
-                    "warc_length": member.length, "source": index.LIVE,
-                }
-                if only is not None and headers.get_header("WARC-Record-ID") not in only:
-                    continue
-                if headers.get_header("WARC-Profile") == NOT_MODIFIED_PROFILE:
+                row = _capture_row(record, member, name, run_id=run_id, portal=portal.get("id"))
+                captures[row["record_id"]] = row
+                if headers.get_header("WARC-Profile") == NOT_MODIFIED_PROFILE and (
+                        only is None or row["record_id"] in only):
                     # As the crawl did on the 304: the article of the page is unchanged.
-                    index.touch_article(db, headers.get_header("WARC-Target-URI"),
-                                        headers.get_header("WARC-Date"))
+                    index.touch_article(db, row["url"], row["time"])
             elif kind == "conversion":
                 if only is None or headers.get_header("WARC-Record-ID") in only:
                     _store_conversion(db, record, captures, counts)
             elif kind == "metadata":
-                data = json.loads(record.payload or b"{}")  # type: ignore[attr-defined]
-                page_types.update(data.get("page_types", {}))
-                # Recovery: the record before this one came from a web archive (archive/recover)
-                recovered = captures.get(headers.get_header("WARC-Refers-To") or "")
-                if recovered is not None and data.get("source"):
-                    recovered["source"] = data["source"]
-                # Crawler: links to stored articles found after the article (crawler/incremental.py)
-                index.add_alternate_urls(db, data.get("alternate_urls", {}))
+                _read_metadata(db, record, captures, page_types)
     if only is not None:
         captures = {r: row for r, row in captures.items() if r in only}
     with db.conn:
