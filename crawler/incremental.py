@@ -16,7 +16,6 @@ from warcio.statusandheaders import StatusAndHeaders
 from archive import index
 from archive.warcfiles import http_headers_at
 from crawler.extensions.session import ArchiveSession
-from crawler.urls import clean_url
 
 
 def validators(headers: StatusAndHeaders | None) -> dict[str, str]:
@@ -38,14 +37,7 @@ class KnownArticles:
 
     @classmethod
     def load(cls, session: ArchiveSession) -> KnownArticles:
-        portal = session.portal.id
-        captures: dict[str, dict[str, Any]] = {}
-        for url, alternates in index.stored_articles(session.db, portal):
-            captures[url] = {}
-            for alternate in alternates:
-                captures.setdefault(clean_url(alternate), {})
-        captures.update(index.last_full_captures(session.db, portal, captures))
-        return cls(session, captures)
+        return cls(session, session.stored_articles())
 
     def __bool__(self) -> bool:
         return bool(self.captures)

@@ -41,6 +41,7 @@ from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
 from crawler import resume
 from crawler.extensions.recorder import RunRecorder
 from crawler.registry import Portal
+from crawler.urls import clean_url
 
 logger = logging.getLogger(__name__)
 
@@ -117,11 +118,12 @@ class ArchiveSession:
         self.db = index.open_index(self.data_dir / "index.db")
         index.upsert_portal(self.db, portal.to_dict())
         self.run_id = self.db["runs"].insert(
-            {"started": index.now(), "portals": portal.id, "status": "running"}
+            {"id": self.new_run_id(), "started": index.now(), "portals": portal.id,
+             "status": "running"}
         ).last_pk
         self.warc = RotatingWarcWriter(
             self.data_dir / "warc",
-            prefix=f"portal-archive-{portal.id}",
+            prefix=self.warc_prefix(),
             max_size=self.max_size,
             warcinfo={
                 "operator": self.operator,
@@ -137,6 +139,14 @@ class ArchiveSession:
             gzip_level=self.gzip_level,
         )
         self.opened = True
+
+    def new_run_id(self) -> int | None:
+        """The id of this crawl's run row; None lets the index number it."""
+        return None
+
+    def warc_prefix(self) -> str:
+        """What the names of this crawl's WARC files begin with (a time and serial follow)."""
+        return f"portal-archive-{self.portal.id}"
 
     def on_close(self, closer: Callable[[str], None]) -> None:
         """Call ``closer(reason)`` when the spider closes, while the archive is still open."""
@@ -156,6 +166,18 @@ class ArchiveSession:
         if len(self.pending) >= self.flush_rows or \
                 monotonic() - self.flushed >= self.flush_seconds:
             self.flush()
+
+    def stored_articles(self) -> dict[str, dict[str, Any]]:
+        """The URLs of the portal's stored articles (canonical and alternate), each with the WARC
+        pointer (``warc_file``, ``warc_offset``) of its last full capture, or ``{}``."""
+        portal = self.portal.id
+        captures: dict[str, dict[str, Any]] = {}
+        for url, alternates in index.stored_articles(self.db, portal):
+            captures[url] = {}
+            for alternate in alternates:
+                captures.setdefault(clean_url(alternate), {})
+        captures.update(index.last_full_captures(self.db, portal, captures))
+        return captures
 
     def previous_capture(self, url: str, digest: str | None = None) -> dict[str, Any] | None:
         """The latest archived full response for ``url`` (with ``digest``, if given)."""
