@@ -87,6 +87,14 @@ def _copy_tables(old_path: Path, db: Any) -> None:
     db.execute("detach database old")
 
 
+def index_file(db: Any, path: Path, counts: dict[str, int],
+               progress: Callable[[int], None] | None = None, *,
+               on_damage: Callable[[Damage], None] | None = None) -> None:
+    """Add the records of one WARC file to the index ``db`` (another archive's file being
+    merged: archive/merge.py); ``counts`` grows."""
+    _read_file(db, path, counts, progress, on_damage=on_damage)
+
+
 def catch_up(db: Any, path: Path, missing: set[str]) -> dict[str, int]:
     """Add to the index the records of ``path`` it lacks (``missing``: their record ids), as
     the crawl would have had it not been killed first: captures, then articles in the order

@@ -237,6 +237,12 @@ class RotatingWarcWriter:
         if self._fh is not None:
             self._fh.flush()
 
+    def sync(self) -> None:
+        """Flush and fsync: what was written survives a crash of the machine too."""
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+
     def _open_next(self) -> None:
         self.close()
         self.name = f"{self.prefix}-{self.stamp}-{self.serial:05d}.warc.gz"
