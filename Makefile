@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MIN := .venv-min
 
-.PHONY: demo test test-min lint clean
+.PHONY: demo test test-min lint clean redis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,27 @@ $(VENV)/pywb/bin/pywb: | $(BIN)/python
 	$(PYTHON) -m venv $(VENV)/pywb
 	$(VENV)/pywb/bin/python -m pip install --quiet 'pywb>=2.10'
 
-test: $(VENV)/.installed-test $(VENV)/pywb/bin/pywb
+# The distributed-crawl tests start their own redis-server on 127.0.0.1 (a free port, a temp
+# directory) and stop it. Debian's redis-tools ships the server binary as redis-check-rdb,
+# which runs as a server when called redis-server (Debian's redis-server package is only that
+# link plus a system service, which we do not want): link it into the venv.
+redis: $(VENV)/bin/redis-server
+
+$(VENV)/bin/redis-server: | $(BIN)/python
+	@if command -v redis-server >/dev/null; then ln -sf "$$(command -v redis-server)" $@; \
+	elif command -v redis-check-rdb >/dev/null; then ln -sf "$$(command -v redis-check-rdb)" $@; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		(apt-get install -y -qq redis-tools || (apt-get update -qq && apt-get install -y -qq redis-tools)) >/dev/null \
+		&& ln -sf "$$(command -v redis-check-rdb)" $@; \
+	else echo "redis-server not found: install Redis (Debian: sudo apt-get install redis-tools; macOS: brew install redis) and run make again" >&2; exit 1; fi
+
+test: $(VENV)/.installed-test $(VENV)/pywb/bin/pywb $(VENV)/bin/redis-server
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The suite on the oldest release of every dependency that pyproject.toml allows, in a venv of
 # its own: tests/lower_bounds.py turns each ">=X" into a "==X" constraint for pip.
-test-min: $(VENV)/pywb/bin/pywb
+test-min: $(VENV)/pywb/bin/pywb $(VENV)/bin/redis-server
 	rm -rf $(MIN)
 	$(PYTHON) -m venv $(MIN)
 	$(MIN)/bin/python -m pip install --quiet --upgrade pip
@@ -45,6 +59,7 @@ test-min: $(VENV)/pywb/bin/pywb
 	$(MIN)/bin/python -m pip install --quiet -c $(MIN)/constraints.txt -e '.[test]'
 	$(MIN)/bin/python -m pip uninstall --quiet --yes pywb brotlipy 2>/dev/null || true
 	ln -s $(abspath $(VENV)/pywb) $(MIN)/pywb
+	ln -s $(abspath $(VENV)/bin/redis-server) $(MIN)/bin/redis-server
 	$(MIN)/bin/python -m pip freeze --exclude-editable > $(MIN)/installed.txt
 	$(MIN)/bin/python -m pytest -q -p no:cacheprovider
 

@@ -72,18 +72,21 @@ def known_settings() -> dict[str, Any]:
     return project_settings(Path()).copy_to_dict()
 
 
+def spider_class(portal: Portal) -> type[PortalSpider]:
+    """The spider class to crawl ``portal`` with: its per-portal settings enter at Scrapy's
+    "spider" priority, as custom_settings do."""
+    if not portal.settings:
+        return PortalSpider
+    return type("PortalSpider", (PortalSpider,), {"custom_settings": dict(portal.settings)})
+
+
 def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
     """Crawl ``portals`` side by side (one Scrapy crawler each) and wait for all of them."""
     process = CrawlerProcess(settings)
     crawlers = []
     started = time.monotonic()
     for portal in portals:
-        spider_class = PortalSpider
-        if portal.settings:
-            # Per-portal settings enter at Scrapy's "spider" priority, as custom_settings do.
-            spider_class = type("PortalSpider", (PortalSpider,),
-                                {"custom_settings": dict(portal.settings)})
-        crawler = process.create_crawler(spider_class)
+        crawler = process.create_crawler(spider_class(portal))
         crawlers.append((portal, crawler))
         process.crawl(crawler, portal=portal)
     process.start()

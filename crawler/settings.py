@@ -144,6 +144,15 @@ EXTENSIONS = {
     "crawler.extensions.liveness.Liveness": 10,  # a dead portal ends as `down`, soon
 }
 
+# -- Distributed crawl (crawler/distributed/): off unless REDIS_URL is set ---------------------
+ADDONS = {"crawler.distributed.addon.DistributedCrawl": 0}
+REDIS_URL = None  # redis://HOST:PORT/DB: this process crawls its part of a shared crawl
+REDIS_LEASE_TIMEOUT = 60.0  # seconds without a heartbeat before a worker's portal is taken over
+REDIS_WORKER_ID = None  # this worker's name in the cluster; None: host-pid-random
+REDIS_WORKER_PORTALS = 4  # portals one worker process crawls at once
+REDIS_COMMIT_INTERVAL = 1.0  # seconds between fsyncs of the WARC file that let handled
+# requests leave the shared in-flight set (a crash refetches at most that much)
+
 # -- Operations: cron runs, progress, alarms (archive/lock.py, archive/health.py) ------------
 OPS_JOB_ID = None  # the CLI names each `portal-archive crawl` run; its log is logs/<id>.log
 OPS_FULL_CRAWL = False  # set per portal by the CLI for the last full crawl of a dying portal
