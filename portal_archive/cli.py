@@ -58,6 +58,12 @@ COMMANDS = {
                      "from web archives into the archive."),
     "discover": Entry("recover", "discover_command", "List the hosts web archives hold under "
                       "a province's government domains."),
+    "enqueue": Entry("cluster", "enqueue_command", "Queue portals for the workers of a "
+                     "distributed crawl."),
+    "merge": Entry("cluster", "merge_command", "Merge workers' archives (data directories) "
+                   "into this one, for search and export."),
+    "cluster": Entry("cluster", "cluster_command", "Run a distributed crawl on this machine: "
+                     "Redis on 127.0.0.1 and N workers."),
     "cron": Entry("ops", "cron_command", "Print (or install) the crontab line that crawls "
                   "every enabled portal on a schedule."),
 }

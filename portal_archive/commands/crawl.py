@@ -22,12 +22,16 @@ from pathlib import Path
 from typing import Any
 
 import click
+from scrapy.crawler import CrawlerProcess
 
 from archive import health, runs
 from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from archive.progress import LineHandler, print_above
+from crawler.distributed.cluster import Cluster, Unreachable
+from crawler.distributed.lease import worker_id
+from crawler.distributed.worker import Worker
 from crawler.extensions.liveness import DOWN
 from crawler.extensions.session import FORCED
 from crawler.extensions.stopping import TIME_BUDGET
@@ -214,6 +218,25 @@ def run_crawl(portals: list[Portal], data_dir: Path, overrides: dict[str, Any],
         return crawl(portals, project_settings(data_dir, overrides))
 
 
+def run_worker(data_dir: Path, redis_url: str, overrides: dict[str, Any],
+               fixtures: Path | None, until_done: bool) -> int:
+    """Be a worker of the distributed crawl at ``redis_url``; return the exit status."""
+    try:
+        Cluster(redis_url)  # a malformed URL is said now; an unreachable server is waited for
+    except Unreachable as e:
+        raise click.ClickException(str(e)) from None
+    with CrawlJob(data_dir, fixtures) as job, contextlib.ExitStack() as stack:
+        if fixtures is not None:
+            server = stack.enter_context(FixtureServer(fixtures))
+            overrides = {**FIXTURE_SETTINGS, "PORTAL_PROXY": server.url, **overrides}
+        settings = project_settings(data_dir, {
+            **job.settings(), "REDIS_URL": redis_url, "REDIS_WORKER_ID": worker_id(),
+            **overrides})
+        worker = Worker(CrawlerProcess(settings), settings, until_done=until_done)
+        worker.run()
+    return EXIT_PARTIAL if worker.interrupted else EXIT_OK
+
+
 def print_summaries(summaries: list[CrawlSummary]) -> None:
     print_table(["portal", "pages", "articles", "new", "refused", "WARC bytes", "seconds"],
                 ([s.portal, s.pages, s.articles, s.new, sum(s.refused.values()),
@@ -271,11 +294,19 @@ def _portals(portal_ids: tuple[str, ...], all_portals: bool, fixtures: Path | No
               help="Override a crawler setting (see crawler/settings.py), as scrapy -s does.")
 @cleaner_config_option
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Work for the distributed crawl at this Redis (redis://HOST:PORT/DB): crawl "
+              "the portals queued there ('portal-archive enqueue') until stopped.")
+@click.option("--until-done", is_flag=True,
+              help="With --redis: stop once the cluster has nothing queued or under way.")
+@click.option("--portals", "at_once", type=click.IntRange(1, 256), metavar="N",
+              help="With --redis: portals crawled at once (default: REDIS_WORKER_PORTALS, 4).")
 @click.pass_context
 def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: bool,
                   fixtures: Path | None, url: str | None, province: str | None,
                   district: str | None, settings: tuple[str, ...], cleaner_config: Path | None,
-                  as_json: bool) -> None:
+                  as_json: bool, redis_url: str | None, until_done: bool,
+                  at_once: int | None) -> None:
     """Crawl portals into the archive.
 
     Every request and response goes to WARC; articles go to the index. Made for cron: one crawl
@@ -290,8 +321,18 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         portal-archive crawl --url https://example.gov.vn/ --province "Hà Nội"
         portal-archive crawl --portal baonghean -s DOWNLOAD_DELAY=2
         portal-archive crawl --portal baonghean --cleaner-config strict.cfg
+        portal-archive crawl --redis redis://10.0.0.5:6379/0   # a worker of a shared crawl
     """
     overrides = _overrides(settings, cleaner_config)
+    if redis_url:
+        if portal_ids or all_portals or url:
+            raise click.UsageError("--redis takes its portals from the cluster's queue: queue "
+                                   "them with 'portal-archive enqueue', drop --portal/--all/--url")
+        if at_once:
+            overrides["REDIS_WORKER_PORTALS"] = at_once
+        ctx.exit(run_worker(ctx.obj["data"], redis_url, overrides, fixtures, until_done))
+    if until_done or at_once:
+        raise click.UsageError("--until-done and --portals go with --redis")
     portals = _portals(portal_ids, all_portals, fixtures, url, province, district)
     with CrawlJob(ctx.obj["data"], fixtures) as job:
         job.adhoc = bool(url)

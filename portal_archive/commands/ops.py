@@ -3,27 +3,36 @@ crawling them."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from archive import health, runs
+from crawler.distributed.cluster import Cluster, Unreachable, safe_url
 from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import echo_json, print_table
 from portal_archive.opening import open_existing_index
 
 # -- status ----------------------------------------------------------------------------------
 
+WORKER_SILENCE = 15.0  # seconds without a heartbeat (one a second) before a worker counts as gone
+
 @click.command("status", context_settings=CONTEXT_SETTINGS)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.option("--redis", "redis_url", metavar="URL", envvar="PORTAL_ARCHIVE_REDIS",
+              help="Also show the distributed crawl at this Redis (redis://HOST:PORT/DB): "
+              "workers alive, queue, portals under way. Env: PORTAL_ARCHIVE_REDIS; default: "
+              "the data directory's local cluster, if one runs.")
 @click.pass_context
-def status_command(ctx: click.Context, as_json: bool) -> None:
+def status_command(ctx: click.Context, as_json: bool, redis_url: str | None) -> None:
     """Per portal: last run, articles archived, recent new articles, error rate, health.
 
     New articles and the error rate (failed fetches per page) cover the last 5 runs. Health is
@@ -31,21 +40,77 @@ def status_command(ctx: click.Context, as_json: bool) -> None:
     came from where: captures/articles by source (live for our crawl; ia, cc or another
     archive's name for what 'recover' copied).
 
+    With a distributed crawl (--redis), the cluster comes first: each worker (alive while its
+    heartbeat is recent), its portals and pages per minute; the queue; each portal under way
+    with its worker (none: its worker died, another takes it when the lease runs out), its
+    requests queued, under way and seen. --json then prints {"cluster": ..., "portals": ...}.
+
     \b
     Example:
         portal-archive status
         portal-archive --data /srv/archive status --json | jq '.[] | select(.health=="alarm")'
+        portal-archive status --redis redis://10.0.0.5:6379/0
     """
-    db = open_existing_index(ctx.obj["data"])
-    rows = [health.portal_status(db, p) for p in runs.archived_portals(db)]
+    data: Path = ctx.obj["data"]
+    cluster = cluster_status(data, redis_url)
+    if cluster is not None and not (data / "index.db").exists():
+        rows: list[dict[str, Any]] = []
+    else:
+        db = open_existing_index(data)
+        rows = [health.portal_status(db, p) for p in runs.archived_portals(db)]
     if as_json:
-        echo_json(rows)
+        echo_json(rows if cluster is None else {"cluster": cluster, "portals": rows})
         return
+    if cluster is not None:
+        print_cluster(cluster)
+        if not rows:
+            return
+        click.echo()
     if not rows:
         click.echo("no crawl recorded yet: run 'portal-archive crawl'")
         return
     print_table(["portal", "last run", "result", "articles", f"new({health.RECENT_RUNS})",
                  "errors", "sources", "health"], map(status_cells, rows), right=(3, 4, 5))
+
+
+def cluster_status(data: Path, redis_url: str | None) -> dict[str, Any] | None:
+    """The distributed crawl's state, if one is named (or runs locally); None if not."""
+    local = data / "cluster" / "cluster.json"
+    if not redis_url and not local.exists():
+        return None
+    url = redis_url or json.loads(local.read_text(encoding="utf-8"))["redis"]
+    try:
+        snapshot = Cluster(url).snapshot()
+    except Unreachable as e:
+        raise click.ClickException(str(e)) from None
+    now = time.time()
+    for worker in snapshot["workers"]:
+        worker["alive"] = (now - worker["last_beat"] < WORKER_SILENCE
+                           and worker.get("state") != "stopped")
+    return {"redis": safe_url(url), **snapshot}
+
+
+def print_cluster(cluster: dict[str, Any]) -> None:
+    alive = [w for w in cluster["workers"] if w["alive"]]
+    click.echo(f"cluster {cluster['redis']}: {len(alive)} worker(s) alive, "
+               f"{cluster['queue']} portal(s) queued, {len(cluster['portals'])} under way, "
+               f"{cluster['done']} done")
+    if cluster["workers"]:
+        now = time.time()
+        print_table(["worker", "state", "portals", "pages/min", "pages", "last heartbeat"], (
+            [w["id"], w.get("state", "?") if w["alive"] or w.get("state") == "stopped" else "gone",
+             ", ".join(w.get("portals") or []) or "-", f"{w.get('pages_per_minute', 0):.0f}",
+             str(w.get("pages", 0)), f"{now - w['last_beat']:.0f} s ago"]
+            for w in cluster["workers"]), right=(3, 4))
+    if cluster["portals"]:
+        click.echo()
+        print_table(["under way", "worker", "attempts", "queued", "in flight", "seen"], (
+            [p["portal"], p["worker"] or "(none: lease ran out)", str(p["attempts"]),
+             str(p["queued"]), str(p["in_flight"]), str(p["seen"])]
+            for p in cluster["portals"]), right=(2, 3, 4, 5))
+    if cluster["next"]:
+        click.echo(f"\nnext in the queue: {', '.join(cluster['next'])}"
+                   + (" ..." if cluster["queue"] > len(cluster["next"]) else ""))
 
 
 def status_cells(status: dict[str, Any]) -> list[str]:

@@ -121,6 +121,7 @@ class PortalHandler(BaseHTTPRequestHandler):
         path = (target.path or "/") + (f"?{target.query}" if target.query else "")
         if not target.scheme:
             path = self.path
+        started = time.time()
         request_log = self.server.request_log  # type: ignore[attr-defined]
         if request_log:
             # When each request arrived: what politeness tests measure.
@@ -143,6 +144,17 @@ class PortalHandler(BaseHTTPRequestHandler):
             self.misbehave(misbehave, status, headers, body)
             return
         self.respond(status, headers, body, head)
+        exchanges = self.server.exchange_log  # type: ignore[attr-defined]
+        if exchanges:
+            # Each exchange whole, for tests that measure load at the server: when it began
+            # and ended (concurrency per host), what was answered, which server (process)
+            # answered, and whether the request was conditional.
+            line = json.dumps({"host": host, "path": path, "start": started, "end": time.time(),
+                               "status": status, "server": os.getpid(),
+                               "conditional": bool(self.headers.get("If-None-Match")
+                                                   or self.headers.get("If-Modified-Since"))})
+            with self.server.fixtures.lock, open(exchanges, "a") as fh:  # type: ignore[attr-defined]
+                fh.write(line + "\n")
 
     def misbehave(self, how: dict, status: int, headers: dict[str, str], body: bytes) -> None:
         """Answers real servers give on bad days, for the crawler's bad-input tests:
@@ -270,8 +282,14 @@ def make_server(
     server.daemon_threads = True
     server.fixtures = FixtureIndex(Path(root))  # type: ignore[attr-defined]
     server.verbose = verbose  # type: ignore[attr-defined]
-    server.latency = latency  # type: ignore[attr-defined]
+    # PORTAL_ARCHIVE_FIXTURE_LATENCY (seconds) holds every answer that long, so that a test
+    # can see at the server how many requests a crawl keeps open at once.
+    server.latency = latency or float(  # type: ignore[attr-defined]
+        os.environ.get("PORTAL_ARCHIVE_FIXTURE_LATENCY") or 0)
     server.request_log = os.environ.get("PORTAL_ARCHIVE_FIXTURE_LOG")  # type: ignore[attr-defined]
+    # One JSON line per exchange, once answered (see PortalHandler.do_GET).
+    server.exchange_log = os.environ.get(  # type: ignore[attr-defined]
+        "PORTAL_ARCHIVE_FIXTURE_EXCHANGES")
     return server
 
 
