@@ -17,11 +17,12 @@ import click
 
 from archive.lock import LockedError, RunLock
 from archive.merge import MergeError, merge, pending_bytes
-from archive.units import in_province
+from archive.units import province_key, province_keys
 from crawler.distributed import localredis
 from crawler.distributed.cluster import Cluster, Unreachable, safe_url
 from crawler.registry import RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
+from crawler.runner import known_settings
 from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import echo_json, parse_settings, progress_bar
 
@@ -91,7 +92,7 @@ def enqueue_command(ctx: click.Context, redis_url: str | None, portal_ids: tuple
     chosen = sum(bool(x) for x in (portal_ids, all_portals, province))
     if chosen != 1:
         raise click.UsageError("say what to queue: --all, --portal ID ... or --province NAME")
-    overrides = parse_settings(settings)
+    overrides = parse_settings(settings, known_settings())
     if full:
         overrides["OPS_FULL_CRAWL"] = True
     try:
@@ -100,7 +101,7 @@ def enqueue_command(ctx: click.Context, redis_url: str | None, portal_ids: tuple
     except RegistryError as e:
         raise click.ClickException(str(e)) from None
     if province:
-        portals = [p for p in portals if in_province(p.province, province)]
+        portals = [p for p in portals if province_key(province) in province_keys(p.province)]
         if not portals:
             raise click.ClickException(f"no enabled live portal of the province {province!r}")
     cluster = connect(cluster_url(ctx.obj["data"], redis_url))
@@ -172,7 +173,8 @@ def cluster_command() -> None:
         portal-archive cluster up --workers 3 --fixtures portal_archive/demo/fixtures
         portal-archive enqueue --all --fixtures portal_archive/demo/fixtures
         portal-archive status
-        portal-archive merge && portal-archive search "nông thôn mới"
+        portal-archive merge
+        portal-archive search "nông thôn mới"
         portal-archive cluster down
     """
 
@@ -193,7 +195,7 @@ def cluster_up(ctx: click.Context, workers: int, fixtures: Path | None,
     state_file = root / STATE
     if state_file.exists() and _ours(json.loads(state_file.read_text())["redis_pid"], "redis"):
         raise click.ClickException(f"a cluster runs already from {root}: 'cluster down' first")
-    parse_settings(settings)  # a bad -s is said now, not in every worker's log
+    parse_settings(settings, known_settings())  # a bad -s is said now, not in each log
     try:
         proc, url = localredis.start(root / "redis", persist=True)
     except localredis.RedisServerError as e:
