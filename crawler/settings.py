@@ -150,6 +150,7 @@ REDIS_URL = None  # redis://HOST:PORT/DB: this process crawls its part of a shar
 REDIS_LEASE_TIMEOUT = 60.0  # seconds without a heartbeat before a worker's portal is taken over
 REDIS_WORKER_ID = None  # this worker's name in the cluster; None: host-pid-random
 REDIS_WORKER_PORTALS = 4  # portals one worker process crawls at once
+REDIS_UNTIL_DONE = False  # a worker stops once the cluster has nothing queued or under way
 REDIS_COMMIT_INTERVAL = 1.0  # seconds between fsyncs of the WARC file that let handled
 # requests leave the shared in-flight set (a crash refetches at most that much)
 

@@ -49,7 +49,8 @@ def redis_url(tmp_path_factory):
     localredis.stop(proc)
 
 
-def start_worker(data: Path, url: str, exchanges: Path, *settings: str) -> subprocess.Popen:
+def start_worker(data: Path, url: str, exchanges: Path, *settings: str,
+                 until_done: bool = True) -> subprocess.Popen:
     env = dict(os.environ, PORTAL_ARCHIVE_DATA=str(data),
                PORTAL_ARCHIVE_FIXTURE_EXCHANGES=str(exchanges),
                # Answers that take a while, as a real portal's do: requests open at once
@@ -57,7 +58,8 @@ def start_worker(data: Path, url: str, exchanges: Path, *settings: str) -> subpr
                PORTAL_ARCHIVE_FIXTURE_LATENCY=str(LATENCY))
     return subprocess.Popen(
         [sys.executable, "-m", "portal_archive.cli", "crawl", "--redis", url, "--fixtures",
-         str(FIXTURES), "--until-done", *WORKER_SETTINGS, *settings],
+         str(FIXTURES), *(["--until-done"] if until_done else []), *WORKER_SETTINGS,
+         *settings],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -238,3 +240,35 @@ def test_a_killed_workers_portals_are_finished_by_the_others(tmp_path, redis_url
     for data in [tmp_path / "archive", *dirs]:
         report = json.loads(run_cli("verify", "--json", data=data, check=False).stdout)
         assert report["ok"], (data, report["problems"])
+
+
+def test_without_redis_commands_say_so_in_one_line_and_a_worker_waits_for_it(tmp_path):
+    port = localredis.free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    for command in (["enqueue", "--redis", url, "--all"], ["status", "--redis", url]):
+        result = run_cli(*command, data=tmp_path / "archive", check=False)
+        assert result.returncode == 1
+        assert result.stderr.strip().count("\n") == 0 and "unreachable" in result.stderr
+    portal = GOLD[0]["portal"]
+    # Not --until-done: it would stop as soon as it finds Redis with nothing queued yet.
+    worker = start_worker(tmp_path / "worker", url, tmp_path / "exchanges.jsonl",
+                          until_done=False)
+    assert worker.stderr is not None
+    first = worker.stderr.readline()  # the worker says it waits (then tries again, and again)
+    assert f"Redis at {url} is unreachable" in first and "trying again" in first
+    proc, _ = localredis.start(tmp_path / "redis", port=port)
+    try:
+        run_cli("enqueue", "--redis", url, "--portal", portal, "--fixtures", str(FIXTURES),
+                data=tmp_path / "archive")
+        client = redis.Redis.from_url(url)
+        wait_for(lambda: client.zscore("pa:done", portal) is not None, 300)
+        worker.send_signal(signal.SIGTERM)
+        _, rest = worker.communicate(timeout=120)
+    finally:
+        localredis.stop(proc)
+    assert worker.returncode == 1  # stopped by a signal, as an interrupted crawl says
+    assert "Traceback" not in first + rest
+    # Every line it printed says Redis was away: nothing else went wrong.
+    assert all("unreachable" in line for line in (first + rest).splitlines())
+    assert {g["url"] for g in GOLD if g["portal"] == portal} <= set(
+        article_urls(tmp_path / "worker"))

@@ -221,8 +221,9 @@ class Cluster:
 
     def _say_waiting(self, state: Any) -> None:
         error = state.outcome.exception() if state.outcome else None
-        logger.warning("Redis at %s is unreachable (%s): trying again in %.0f s",
-                       safe_url(self.url), error, state.next_action.sleep)
+        # An error (on stderr, which cron mails), one line per try, never a traceback.
+        logger.error("Redis at %s is unreachable (%s): trying again in %.0f s",
+                     safe_url(self.url), error, state.next_action.sleep)
 
     def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)``, through Redis outages as the client was told."""

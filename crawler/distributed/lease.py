@@ -11,6 +11,7 @@ at least that long minus one heartbeat after the dead one's last request.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import random
@@ -35,8 +36,10 @@ LEASED = "leased"  # the finish reason of a crawl whose portal another worker ho
 INTERRUPTED = {"shutdown", "time_budget", LEASE_LOST, LOCKED}
 
 
+@functools.cache
 def worker_id() -> str:
-    """A name for this process, unique in the cluster: host, pid and a random tag."""
+    """A name for this process, unique in the cluster: host, pid and a random tag (one per
+    process: every crawl of the process works under it)."""
     return f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(16):04x}"
 
 
@@ -92,8 +95,9 @@ class PortalLease:
         if self.closing:
             return
         self.closing = True
-        logger.error("%s: lost the lease (this worker was silent past %g s): another worker "
-                     "crawls it now", self.portal.id, self.ttl)
+        logger.error("%s: lost the lease (this worker was silent past %g s, or Redis lost "
+                     "it): stopping; the portal is another worker's now", self.portal.id,
+                     self.ttl)
         if self.crawler.engine is not None and self.crawler.engine.spider is not None:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=LEASE_LOST))
 

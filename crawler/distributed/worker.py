@@ -1,6 +1,6 @@
 """A worker process of a distributed crawl: takes portals from the cluster's queue and crawls
-them, a few at a time, until stopped (or, with ``until_done``, until the cluster has nothing
-left queued or under way, its own portals and everyone else's).
+them, a few at a time, until stopped (or, with ``REDIS_UNTIL_DONE``, until the cluster has
+nothing left queued or under way, its own portals and everyone else's).
 
 Each portal's crawl is a Scrapy crawler of its own, as in ``portal-archive crawl``; the
 distributed components (crawler/distributed/addon.py) make it hold the portal's lease and use
@@ -20,10 +20,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler, CrawlerProcessBase
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 from twisted.internet import task
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from crawler.distributed.cluster import Cluster, safe_url
@@ -45,15 +46,14 @@ def reactor() -> Any:
 
 
 class Worker:
-    def __init__(self, process: CrawlerProcess, settings: Settings, *,
-                 until_done: bool = False) -> None:
+    def __init__(self, process: CrawlerProcessBase, settings: Settings) -> None:
         self.process = process
         self.settings = settings
         self.cluster = Cluster(settings["REDIS_URL"], wait=True)
         self.id = settings["REDIS_WORKER_ID"]
         self.ttl = settings.getfloat("REDIS_LEASE_TIMEOUT")
         self.max_portals = max(1, settings.getint("REDIS_WORKER_PORTALS"))
-        self.until_done = until_done
+        self.until_done = settings.getbool("REDIS_UNTIL_DONE")
         self.data_dir = settings["ARCHIVE_DATA_DIR"]
         self.crawls: dict[str, Crawler] = {}
         self.pages_done = 0  # pages of the crawls that ended
@@ -116,7 +116,12 @@ class Worker:
         self.portals_crawled += 1
         logger.info("worker %s: crawling %s", self.id, portal_id)
         done = self.process.crawl(crawler, portal=portal)
-        done.addBoth(self.crawl_ended(portal_id, crawler))
+        ended = self.crawl_ended(portal_id, crawler)
+        if isinstance(done, Deferred):  # CrawlerProcess
+            done.addBoth(ended)
+        else:  # AsyncCrawlerProcess (scrapy crawl): an asyncio task
+            done.add_done_callback(lambda t: ended(
+                None if t.cancelled() or t.exception() is None else Failure(t.exception())))
 
     def crawl_ended(self, portal_id: str, crawler: Crawler) -> Callable[[Any], None]:
         def ended(result: Any) -> None:

@@ -219,7 +219,7 @@ def run_crawl(portals: list[Portal], data_dir: Path, overrides: dict[str, Any],
 
 
 def run_worker(data_dir: Path, redis_url: str, overrides: dict[str, Any],
-               fixtures: Path | None, until_done: bool) -> int:
+               fixtures: Path | None) -> int:
     """Be a worker of the distributed crawl at ``redis_url``; return the exit status."""
     try:
         Cluster(redis_url)  # a malformed URL is said now; an unreachable server is waited for
@@ -232,7 +232,7 @@ def run_worker(data_dir: Path, redis_url: str, overrides: dict[str, Any],
         settings = project_settings(data_dir, {
             **job.settings(), "REDIS_URL": redis_url, "REDIS_WORKER_ID": worker_id(),
             **overrides})
-        worker = Worker(CrawlerProcess(settings), settings, until_done=until_done)
+        worker = Worker(CrawlerProcess(settings), settings)
         worker.run()
     return EXIT_PARTIAL if worker.interrupted else EXIT_OK
 
@@ -330,7 +330,9 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
                                    "them with 'portal-archive enqueue', drop --portal/--all/--url")
         if at_once:
             overrides["REDIS_WORKER_PORTALS"] = at_once
-        ctx.exit(run_worker(ctx.obj["data"], redis_url, overrides, fixtures, until_done))
+        if until_done:
+            overrides["REDIS_UNTIL_DONE"] = True
+        ctx.exit(run_worker(ctx.obj["data"], redis_url, overrides, fixtures))
     if until_done or at_once:
         raise click.UsageError("--until-done and --portals go with --redis")
     portals = _portals(portal_ids, all_portals, fixtures, url, province, district)
