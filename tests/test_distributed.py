@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ import redis
 from crawler.distributed import localredis
 from crawler.registry import load_fixture_portals
 from crawler.runner import FIXTURE_SETTINGS
+from portal_archive.demo.archives import CommonCrawlServer
 from tests.conftest import FIXTURES, gold_records, run_cli
 
 GOLD = gold_records()
@@ -272,3 +274,39 @@ def test_without_redis_commands_say_so_in_one_line_and_a_worker_waits_for_it(tmp
     assert all("unreachable" in line for line in (first + rest).splitlines())
     assert {g["url"] for g in GOLD if g["portal"] == portal} <= set(
         article_urls(tmp_path / "worker"))
+
+
+def test_recovery_jobs_run_one_at_a_time_in_the_cluster(crawled_archive, tmp_path, redis_url):
+    # The fixture crawl, served as a Common Crawl look-alike: the web archive to recover from.
+    warc = tmp_path / "cc"
+    shutil.copytree(crawled_archive / "warc", warc)
+    with CommonCrawlServer(warc) as cc:
+        queued = json.loads(run_cli("enqueue", "--redis", redis_url, "--recover", "--fixtures",
+                                    str(FIXTURES), "--json", data=tmp_path / "archive").stdout)
+        assert sorted(queued["queued"]) == sorted({g["portal"] for g in GOLD})
+        dirs = [tmp_path / f"recovery-{n}" for n in range(2)]
+        workers = [subprocess.Popen(
+            [sys.executable, "-m", "portal_archive.cli", "--data", str(d), "recover",
+             "--redis", redis_url, "--until-done", "--source", "cc",
+             "-s", f"RECOVER_CC_INDEX={cc.url}collinfo.json", "-s", f"RECOVER_CC_DATA={cc.url}",
+             "-s", "RECOVER_CC_RATE=6000", "-s", "REDIS_LEASE_TIMEOUT=6"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for d in dirs]
+        errors = finish(workers)
+    assert [w.returncode for w in workers] == [0, 0], errors
+    # Each portal was recovered by one worker only (one job at a time, each job once) ...
+    recovered = []
+    for d in dirs:
+        if (d / "index.db").exists():
+            conn = sqlite3.connect(d / "index.db")
+            recovered += [p for (p,) in conn.execute("select distinct portal from articles")]
+            conn.close()
+    assert sorted(recovered) == sorted({g["portal"] for g in GOLD})
+    # ... and the merged archive holds every gold article once, from Common Crawl.
+    run_cli("merge", *(str(d) for d in dirs if d.exists()), data=tmp_path / "archive")
+    conn = sqlite3.connect(tmp_path / "archive" / "index.db")
+    rows = conn.execute("select url, alternate_urls, portal, source from articles").fetchall()
+    conn.close()
+    assert Counter(portal for _, _, portal, _ in rows) == Counter(g["portal"] for g in GOLD)
+    source_of = {u: source for url, others, _, source in rows
+                 for u in [url, *json.loads(others or "[]")]}  # under another parameter order
+    assert all(source_of.get(g["url"]) == "cc" for g in GOLD)

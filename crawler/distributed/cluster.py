@@ -19,6 +19,9 @@ Keys, all under ``pa:``::
     known:<portal>     hash   article URL -> its last full capture and validators (JSON)
     template:<host>    string the host template the cleaners learned (JSON)
     done               zset   portal id -> when its last run ended
+    recover:queue      list   recovery jobs (a portal, JSON); recover:queued their portal ids
+    recover:lease      string the worker running recovery jobs (one at a time in the cluster)
+    recover:current    string the job under way (taken up again if its worker dies)
     workers            zset   worker id -> its last heartbeat (epoch seconds)
     worker:<id>        hash   host, pid, data directory, started, pages, pages per minute
     seq, run-id        counters: request ids, and run ids unique across the cluster
@@ -194,6 +197,37 @@ return {back, redis.call('ZCARD', KEYS[2]), redis.call('SCARD', KEYS[4])}
 """
 
 
+ENQUEUE_RECOVERY = """
+if redis.call('SADD', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[2])
+return 1
+"""
+
+# Recovery jobs run one at a time in the whole cluster, under one lease, so that each web
+# archive's rate limit holds across workers. A job whose worker died is taken up again.
+CLAIM_RECOVERY = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return false end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local current = redis.call('GET', KEYS[3])
+if current then return current end
+local job = redis.call('LPOP', KEYS[2])
+if not job then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+redis.call('SET', KEYS[3], job)
+return job
+"""
+
+FINISH_RECOVERY = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[2])
+redis.call('SREM', KEYS[3], ARGV[2])
+return 1
+"""
+
+
 class Cluster:
     """A client of the shared crawl state at ``url`` (``redis://HOST:PORT/DB``).
 
@@ -217,7 +251,8 @@ class Cluster:
         self.scripts = {name: self.redis.register_script(source) for name, source in (
             ("enqueue", ENQUEUE), ("claim", CLAIM), ("take", TAKE), ("renew", RENEW),
             ("release", RELEASE), ("push", PUSH), ("pop", POP), ("ack", ACK),
-            ("restore", RESTORE))}
+            ("restore", RESTORE), ("enqueue_recovery", ENQUEUE_RECOVERY),
+            ("claim_recovery", CLAIM_RECOVERY), ("finish_recovery", FINISH_RECOVERY))}
 
     def _say_waiting(self, state: Any) -> None:
         error = state.outcome.exception() if state.outcome else None
@@ -300,6 +335,33 @@ class Cluster:
 
     def new_run_id(self) -> int:
         return RUN_ID_BASE + int(self.call(self.redis.incr, key("run-id")))
+
+    # -- recovery from web archives ---------------------------------------------------------
+
+    def enqueue_recovery(self, portal: dict[str, Any]) -> bool:
+        """Queue the recovery of ``portal``; False when it is queued or under way already."""
+        return bool(self.script("enqueue_recovery", [key("recover", "queue"),
+                                                     key("recover", "queued")],
+                                [portal["id"], json.dumps(portal, ensure_ascii=False)]))
+
+    def claim_recovery(self, worker: str, ttl: float) -> dict[str, Any] | None:
+        """The recovery job to run now, with the cluster's recovery lease, or None (another
+        worker holds the lease, or nothing is queued)."""
+        job = self.script("claim_recovery", [key("recover", "lease"), key("recover", "queue"),
+                                             key("recover", "current")],
+                          [worker, int(ttl * 1000)])
+        return json.loads(job) if job else None
+
+    def renew_recovery(self, worker: str, ttl: float) -> bool:
+        return bool(self.script("renew", [key("recover", "lease")], [worker, int(ttl * 1000)]))
+
+    def finish_recovery(self, worker: str, portal: str) -> None:
+        self.script("finish_recovery", [key("recover", "lease"), key("recover", "current"),
+                                        key("recover", "queued")], [worker, portal])
+
+    def recovery_idle(self) -> bool:
+        """No recovery job queued or under way."""
+        return not self.call(self.redis.scard, key("recover", "queued"))
 
     # -- knowledge -------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from crawler.registry import RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
 from crawler.runner import known_settings
 from portal_archive.commands import CONTEXT_SETTINGS
+from portal_archive.commands.recover import dead_or_named
 from portal_archive.common import echo_json, parse_settings, progress_bar
 
 CLUSTER_DIR = "cluster"  # DATA/cluster: a local cluster's Redis, workers and their archives
@@ -69,6 +70,10 @@ def connect(url: str) -> Cluster:
 @click.option("--fixtures", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Take the portals from this fixture directory instead of the registry "
               "(the workers run with --fixtures too).")
+@click.option("--recover", "recovery", is_flag=True,
+              help="Queue recovery from web archives instead of crawls: of the portals named, "
+              "or of every dead portal (registry status, or a liveness alarm in this data "
+              "directory). Run them with 'recover --redis URL --source ...'.")
 @click.option("--full", is_flag=True, help="Fetch stored articles again (OPS_FULL_CRAWL).")
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="A crawler setting for these portals' runs, whichever worker takes them.")
@@ -76,7 +81,8 @@ def connect(url: str) -> Cluster:
 @click.pass_context
 def enqueue_command(ctx: click.Context, redis_url: str | None, portal_ids: tuple[str, ...],
                     all_portals: bool, province: str | None, fixtures: Path | None,
-                    full: bool, settings: tuple[str, ...], as_json: bool) -> None:
+                    recovery: bool, full: bool, settings: tuple[str, ...],
+                    as_json: bool) -> None:
     """Queue portals for the workers of a distributed crawl.
 
     Each portal queued is crawled once, by whichever worker ('crawl --redis URL') takes it
@@ -88,10 +94,14 @@ def enqueue_command(ctx: click.Context, redis_url: str | None, portal_ids: tuple
         portal-archive enqueue --redis redis://10.0.0.5:6379/0 --all
         portal-archive enqueue --portal aluoi-tth --portal vinhbao-hp
         portal-archive enqueue --province "Thừa Thiên Huế"
+        portal-archive enqueue --recover   # every dead portal, for 'recover --redis URL'
     """
     chosen = sum(bool(x) for x in (portal_ids, all_portals, province))
+    if recovery:
+        ctx.exit(enqueue_recovery(ctx.obj["data"], redis_url, portal_ids, fixtures, as_json))
     if chosen != 1:
-        raise click.UsageError("say what to queue: --all, --portal ID ... or --province NAME")
+        raise click.UsageError("say what to queue: --all, --portal ID ... or --province NAME "
+                               "(or --recover)")
     overrides = parse_settings(settings, known_settings())
     if full:
         overrides["OPS_FULL_CRAWL"] = True
@@ -117,6 +127,34 @@ def enqueue_command(ctx: click.Context, redis_url: str | None, portal_ids: tuple
     click.echo(f"queued {len(queued)} portal(s) in {safe_url(cluster.url)}"
                + (f"; {len(left)} already queued or under way: {', '.join(left)}"
                   if left else ""))
+
+
+def enqueue_recovery(data: Path, redis_url: str | None, portal_ids: tuple[str, ...],
+                     fixtures: Path | None, as_json: bool) -> int:
+    """Queue the recovery of the portals named, or of every dead one."""
+    try:
+        if fixtures:
+            registry = load_fixture_portals(fixtures)
+            unknown = [i for i in portal_ids if i not in registry]
+            if unknown:
+                raise RegistryError(f"unknown portal id: {', '.join(unknown)}")
+            portals = [registry[i] for i in portal_ids] or list(registry.values())
+        else:
+            portals = dead_or_named(portal_ids, data)
+    except RegistryError as e:
+        raise click.ClickException(str(e)) from None
+    cluster = connect(cluster_url(data, redis_url))
+    try:
+        queued = [p.id for p in portals if cluster.enqueue_recovery(p.to_dict())]
+    except Unreachable as e:
+        raise click.ClickException(str(e)) from None
+    left = [p.id for p in portals if p.id not in queued]
+    if as_json:
+        echo_json({"queued": queued, "already_queued_or_under_way": left})
+    else:
+        click.echo(f"queued the recovery of {len(queued)} portal(s)"
+                   + (f"; {len(left)} already queued or under way" if left else ""))
+    return 0
 
 
 # -- merge -----------------------------------------------------------------------------------

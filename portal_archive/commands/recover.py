@@ -4,6 +4,7 @@ province's domains had."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import urllib.error
 import urllib.request
@@ -69,6 +70,12 @@ def _portals(portal_ids: tuple[str, ...], url: str | None, province: str | None,
     return chosen
 
 
+def dead_or_named(portal_ids: tuple[str, ...], data: Path) -> list[Any]:
+    """The registry's portals named, or else its dead ones and those in a liveness alarm in
+    ``data`` (``enqueue --recover``, as ``recover --dead`` chooses them)."""
+    return _portals(portal_ids, None, None, None, not portal_ids, None, data)
+
+
 def _dying(data: Path) -> set[str]:
     """Portals whose last verdict holds a liveness alarm (archive/health.py)."""
     if not (data / "index.db").exists():
@@ -108,13 +115,19 @@ def _dying(data: Path) -> set[str]:
 @click.option("-s", "--set", "settings", multiple=True, metavar="NAME=VALUE",
               help="Override a RECOVER_* setting (rates, retries; see the README).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.option("--redis", "redis_url", metavar="URL",
+              help="Run the recovery jobs of the distributed crawl at this Redis ('enqueue "
+              "--recover'), one at a time in the whole cluster, instead of --portal/--dead.")
+@click.option("--until-done", is_flag=True,
+              help="With --redis: stop once no recovery job is queued or under way.")
 @click.pass_context
 def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | None,
                     province: str | None, district: str | None, dead: bool,
                     registry: Path | None, source_names: tuple[str, ...], cdx: str | None,
                     replay: str | None, name: str | None, since: str | None,
                     until: str | None, limit: int | None, dry_run: bool,
-                    settings: tuple[str, ...], as_json: bool) -> None:
+                    settings: tuple[str, ...], as_json: bool, redis_url: str | None,
+                    until_done: bool) -> None:
     """Recover dead portals' pages and documents from web archives into the archive.
 
     Each distinct version of a page is fetched once, politely (a rate limit per source),
@@ -134,6 +147,14 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
     overrides = parse_settings(settings, SOURCE_SETTINGS)
     sources = _sources(source_names, cdx, replay, name, overrides)
     data: Path = ctx.obj["data"]
+    if redis_url:
+        if portal_ids or url or dead or dry_run:
+            raise click.UsageError("--redis takes its portals from the cluster's recovery "
+                                   "queue ('enqueue --recover'): drop --portal/--url/--dead")
+        ctx.exit(_recovery_worker(data, redis_url, sources, overrides, since, until, limit,
+                                  until_done))
+    if until_done:
+        raise click.UsageError("--until-done goes with --redis")
     portals = _portals(portal_ids, url, province, district, dead, registry, data)
     terminal = sys.stderr.isatty()
     results = []
@@ -166,6 +187,53 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
     else:
         _print(results, dry_run)
     ctx.exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def _recovery_worker(data: Path, redis_url: str, sources: list[Any], overrides: dict[str, Any],
+                     since: str | None, until: str | None, limit: int | None,
+                     until_done: bool) -> int:
+    """Run the cluster's recovery jobs into ``data``; the exit status."""
+    import signal
+    import threading
+
+    from archive.lock import LockedError
+    from archive.recover import Recoverer
+    from crawler.distributed import recovery
+    from crawler.distributed.cluster import Cluster, Unreachable
+    from crawler.distributed.lease import worker_id
+
+    logging.basicConfig(level=logging.ERROR, format="%(message)s")  # errors, one line each
+    try:
+        cluster = Cluster(redis_url, wait=True)
+    except Unreachable as e:
+        raise click.ClickException(str(e)) from None
+    fetchers: dict[str, Any] = {}  # one per source for every job: its rate limit holds
+    failed = False
+
+    def run(portal: dict[str, Any]) -> None:
+        nonlocal failed
+        job = Recoverer(data, portal, overrides, since=since, until=until, limit=limit,
+                        fetchers=fetchers)
+        for s in job.run(sources).sources:
+            if s.given_up or s.failed:
+                failed = True
+                click.echo(f"error: {portal['id']}: {s.source}: "
+                           f"{s.given_up or f'{s.failed} captures could not be fetched'}",
+                           err=True)
+
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # stop after the job under way
+        signal.signal(signum, lambda *_: stopped.set())
+    try:
+        recovery.work(cluster, worker_id(), run, ttl=float(overrides.get(
+            "REDIS_LEASE_TIMEOUT", 60)), until_done=until_done, stopped=stopped)
+    except LockedError as e:
+        click.echo(f"error: {e}: not recovering", err=True)
+        return EXIT_LOCKED
+    finally:
+        for fetcher in fetchers.values():
+            fetcher.close()
+    return EXIT_PARTIAL if failed or stopped.is_set() else EXIT_OK
 
 
 def _print(results: list[Any], dry_run: bool) -> None:
