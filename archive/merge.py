@@ -23,7 +23,7 @@ from typing import Any
 
 import sqlite_utils
 
-from archive import index, reindex, search
+from archive import index, reindex, runs, search
 from archive.lock import LockedError, RunLock
 from archive.verify import verify
 from archive.warc import OPEN_SUFFIX
@@ -63,6 +63,12 @@ def merge(target: Path, sources: Iterable[Path], *,
                 reindex.index_file(db, path, counts, progress)
                 counts["files"] += 1
         search.maintain(db)  # as a crawl does when it ends: the search tiers, if grown
+        # The figures a crawl's job writes into its runs when it ends (a worker's job never
+        # ends that way): new, changed and unchanged articles, revisits, bytes.
+        for (job,) in db.execute("select distinct job from runs where job is not null and "
+                                 "new is null").fetchall():
+            runs.summarize_job(db, job)
+        db.conn.commit()
     finally:
         db.close()
     return counts

@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from crawler.distributed import localredis
+from crawler.distributed.cluster import Cluster, Frontier, LeaseLost
 from crawler.registry import load_fixture_portals
 from crawler.runner import FIXTURE_SETTINGS
 from portal_archive.demo.archives import CommonCrawlServer
@@ -310,3 +311,36 @@ def test_recovery_jobs_run_one_at_a_time_in_the_cluster(crawled_archive, tmp_pat
     source_of = {u: source for url, others, _, source in rows
                  for u in [url, *json.loads(others or "[]")]}  # under another parameter order
     assert all(source_of.get(g["url"]) == "cc" for g in GOLD)
+
+
+def test_the_shared_frontier_hands_out_requests_as_a_lease_allows(redis_url):
+    cluster = Cluster(redis_url)
+    portal = {"id": "p", "base_url": "http://p.test/"}
+    assert cluster.enqueue(portal) and not cluster.enqueue(portal)  # queued once
+    assert cluster.claim("a", ttl=60) == "p" and cluster.claim("b", ttl=60) is None
+    mine = Frontier(cluster, "p", "a")
+    assert mine.push("one", fingerprint="1", priority=0)
+    assert not mine.push("one again", fingerprint="1", priority=0)  # seen in this run
+    assert mine.push("two", fingerprint="2", priority=0)
+    assert mine.push("urgent", fingerprint="3", priority=5)
+    # Highest priority first, then the newest (Scrapy's order); each goes under way.
+    taken = [mine.pop() for _ in range(3)]
+    assert [t[1] for t in taken if t] == ["urgent", "two", "one"] and mine.pop() is None
+    mine.ack([taken[0][0]])
+    # Worker a dies: b may take the portal only once the lease has run out ...
+    client = redis.Redis.from_url(redis_url)
+    assert cluster.claim("b", ttl=60) is None
+    client.delete("pa:lease:p")  # (as its expiry would)
+    assert cluster.claim("b", ttl=60) == "p"
+    theirs = Frontier(cluster, "p", "b")
+    # ... and finds what a had under way, but not what a had handled.
+    assert theirs.restore() == (2, 2, 3)
+    assert sorted(theirs.pop()[1] for _ in range(2)) == ["one", "two"]
+    # a, back from the dead, can change nothing any more.
+    with pytest.raises(LeaseLost):
+        mine.push("late", fingerprint="4", priority=0)
+    with pytest.raises(LeaseLost):
+        mine.ack([taken[1][0]])
+    assert not cluster.release("p", "a", finished=True)
+    assert cluster.release("p", "b", finished=True)
+    assert cluster.idle() and client.exists("pa:seen:p") == 0  # the next run starts afresh
