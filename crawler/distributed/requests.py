@@ -9,6 +9,8 @@ from typing import Any
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 
+from crawler.queues import without_proxy
+
 # Set on a request taken from the frontier: its id there.
 REQUEST_ID = "frontier_request_id"
 
@@ -23,8 +25,10 @@ def _jsonable(value: Any) -> bool:
 
 def encode(request: Request, spider: Spider) -> str:
     """The request as JSON; meta values that are not JSON (the WARC pointer of an earlier
-    answer, say) are left out, as no request needs them before it is downloaded again."""
-    data = request.to_dict(spider=spider)
+    answer, say) are left out, as no request needs them before it is downloaded again, and so
+    is the proxy a retry or a redirect was last sent through: the worker that pops it sends it
+    through its own (crawler/queues.py)."""
+    data = without_proxy(request).to_dict(spider=spider)
     data["headers"] = {name.decode("latin-1"): [v.decode("latin-1") for v in values]
                        for name, values in data["headers"].items()}
     data["body"] = data["body"].decode("latin-1")
