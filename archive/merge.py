@@ -51,13 +51,7 @@ def merge(target: Path, sources: Iterable[Path], *,
               "templates": 0}
     try:
         for source in sources:
-            _close_dead_files(source)
-            if (source / "index.db").exists():
-                _copy_tables(source / "index.db", db, counts)
-        for source in sources:
-            for path in warc_files(source / "warc"):
-                if not _indexed(db, path.name):
-                    _copy_file(path, warc_dir / path.name)
+            _gather(source, db, warc_dir, counts)
         for path in warc_files(warc_dir):  # every file of every worker, in the order written
             if not _indexed(db, path.name):
                 reindex.index_file(db, path, counts, progress)
@@ -72,6 +66,17 @@ def merge(target: Path, sources: Iterable[Path], *,
     finally:
         db.close()
     return counts
+
+
+def _gather(source: Path, db: sqlite_utils.Database, warc_dir: Path,
+            counts: dict[str, int]) -> None:
+    """Copy what the archive lacks of ``source``: its runs and templates, its WARC files."""
+    _close_dead_files(source)
+    if (source / "index.db").exists():
+        _copy_tables(source / "index.db", db, counts)
+    for path in warc_files(source / "warc"):
+        if not _indexed(db, path.name):
+            _copy_file(path, warc_dir / path.name)
 
 
 def pending_bytes(target: Path, sources: Iterable[Path]) -> int:

@@ -14,7 +14,7 @@ from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.crawler import Crawler
 from scrapy.spiders import Spider
 
-from crawler.distributed.lease import worker_id
+from crawler.distributed.cluster import worker_id
 from crawler.distributed.worker import Worker
 from crawler.extensions.session import LOCKED
 from crawler.reading import check_cleaners_config

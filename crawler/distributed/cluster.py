@@ -29,8 +29,12 @@ Keys, all under ``pa:``::
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
+import random
+import socket
 import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
@@ -424,6 +428,13 @@ class Cluster:
 
 def key(*parts: str) -> str:
     return PREFIX + ":".join(parts)
+
+
+@functools.cache
+def worker_id() -> str:
+    """A name for this process, unique in the cluster: host, pid and a random tag (one per
+    process: every crawl of the process works under it)."""
+    return f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(16):04x}"
 
 
 class Frontier:

@@ -11,11 +11,7 @@ at least that long minus one heartbeat after the dead one's last request.
 
 from __future__ import annotations
 
-import functools
 import logging
-import os
-import random
-import socket
 import time
 
 from scrapy import Spider, signals
@@ -24,7 +20,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from crawler.distributed.cluster import Cluster
+from crawler.distributed.cluster import Cluster, worker_id
 from crawler.extensions.session import LOCKED
 from crawler.registry import Portal
 
@@ -34,13 +30,6 @@ LEASE_LOST = "lease_lost"
 LEASED = "leased"  # the finish reason of a crawl whose portal another worker holds
 # Finish reasons after which the portal's run goes on later (this worker's or another's).
 INTERRUPTED = {"shutdown", "time_budget", LEASE_LOST, LOCKED}
-
-
-@functools.cache
-def worker_id() -> str:
-    """A name for this process, unique in the cluster: host, pid and a random tag (one per
-    process: every crawl of the process works under it)."""
-    return f"{socket.gethostname()}-{os.getpid()}-{random.getrandbits(16):04x}"
 
 
 class PortalLease:

@@ -24,8 +24,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.internet import task
 
-from crawler.distributed.cluster import Cluster, Frontier, LeaseLost
-from crawler.distributed.lease import PortalLease, worker_id
+from crawler.distributed.cluster import Cluster, Frontier, LeaseLost, worker_id
+from crawler.distributed.lease import PortalLease
 from crawler.extensions.session import ArchiveSession
 from crawler.incremental import validators
 from crawler.middlewares.warc import response_head

@@ -29,8 +29,7 @@ from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from archive.progress import LineHandler, print_above
-from crawler.distributed.cluster import Cluster, Unreachable
-from crawler.distributed.lease import worker_id
+from crawler.distributed.cluster import Cluster, Unreachable, worker_id
 from crawler.distributed.worker import Worker
 from crawler.extensions.liveness import DOWN
 from crawler.extensions.session import FORCED

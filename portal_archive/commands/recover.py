@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -21,6 +23,8 @@ from archive.recover.fetch import Fetcher
 from archive.recover.job import crawl_endpoints
 from archive.recover.sources import COMMONCRAWL
 from archive.recover.sources import DEFAULTS as SOURCE_SETTINGS
+from crawler.distributed import recovery
+from crawler.distributed.cluster import Cluster, Unreachable, worker_id
 from crawler.registry import REGISTRY_FILE, Portal, RegistryError, load_registry
 from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import parse_settings
@@ -193,15 +197,6 @@ def _recovery_worker(data: Path, redis_url: str, sources: list[Any], overrides: 
                      since: str | None, until: str | None, limit: int | None,
                      until_done: bool) -> int:
     """Run the cluster's recovery jobs into ``data``; the exit status."""
-    import signal
-    import threading
-
-    from archive.lock import LockedError
-    from archive.recover import Recoverer
-    from crawler.distributed import recovery
-    from crawler.distributed.cluster import Cluster, Unreachable
-    from crawler.distributed.lease import worker_id
-
     logging.basicConfig(level=logging.ERROR, format="%(message)s")  # errors, one line each
     try:
         cluster = Cluster(redis_url, wait=True)
