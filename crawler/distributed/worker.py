@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from scrapy.crawler import Crawler, CrawlerProcessBase
+from scrapy.crawler import Crawler, CrawlerProcess, CrawlerProcessBase
 from scrapy.settings import Settings
 from scrapy.utils.reactor import install_reactor
 from twisted.internet import task
@@ -162,3 +162,11 @@ class Worker:
             self.loop.stop()
         self.beat("stopped")
         reactor().stop()
+
+
+def work(settings: Settings) -> bool:
+    """Be a worker of the cluster ``settings`` name (``REDIS_URL``) until stopped, or done
+    (``REDIS_UNTIL_DONE``); True when stopped by a signal."""
+    worker = Worker(CrawlerProcess(settings), settings)
+    worker.run()
+    return worker.interrupted

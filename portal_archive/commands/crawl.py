@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from scrapy.crawler import CrawlerProcess
 
 from archive import health, runs
 from archive.index import open_index
@@ -30,7 +29,7 @@ from archive.lock import LockedError, SharedRunLock
 from archive.notify import post_json
 from archive.progress import LineHandler, print_above
 from crawler.distributed.cluster import Cluster, Unreachable, worker_id
-from crawler.distributed.worker import Worker
+from crawler.distributed.worker import work
 from crawler.extensions.liveness import DOWN
 from crawler.extensions.session import FORCED
 from crawler.extensions.stopping import TIME_BUDGET
@@ -231,9 +230,8 @@ def run_worker(data_dir: Path, redis_url: str, overrides: dict[str, Any],
         settings = project_settings(data_dir, {
             **job.settings(), "REDIS_URL": redis_url, "REDIS_WORKER_ID": worker_id(),
             **overrides})
-        worker = Worker(CrawlerProcess(settings), settings)
-        worker.run()
-    return EXIT_PARTIAL if worker.interrupted else EXIT_OK
+        interrupted = work(settings)
+    return EXIT_PARTIAL if interrupted else EXIT_OK
 
 
 def print_summaries(summaries: list[CrawlSummary]) -> None:
