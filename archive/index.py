@@ -76,7 +76,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m002_vietnamese_search(db: sqlite_utils.Database) -> None:
-    # FTS5's own folding cannot match Vietnamese (see archive/search.py): the unicode61
+    # FTS5's own folding cannot match Vietnamese (see archive/search/): the unicode61
     # table goes; the tables fed with folded and exact word forms that replace it are made
     # by the last search migration (m_search_001), for the articles' columns of that time.
     for trigger in db.triggers:
@@ -446,7 +446,7 @@ def m_interop_001_articles_fts(db: sqlite_utils.Database) -> None:
     Datasette and sqlite-utils look for (``content="articles"``), so that Datasette's
     ``_search=`` and ``sqlite-utils search index.db articles`` work with no configuration.
 
-    Our own search reads ``search_fts`` (archive/search.py), which holds folded and exact
+    Our own search reads ``search_fts`` (archive/search/), which holds folded and exact
     word forms FTS5's tokenizer cannot make and which those tools cannot query. This one is
     tokenized by FTS5 itself (``unicode61 remove_diacritics 2``: case, tone and vowel marks
     ignored, đ kept apart from d, as a tool's user types), with external content (the text
@@ -496,7 +496,7 @@ def tools_fts_in_step(db: sqlite_utils.Database) -> None:
 # -- Search at national scale (issue 17) -------------------------------------------------------
 @migrations(name=search.SEARCH_MIGRATION)
 def m_search_001_filter_terms_tiers_provinces(db: sqlite_utils.Database) -> None:
-    """Search tables with filter terms, prefixes and impact tiers (archive/search.py), and
+    """Search tables with filter terms, prefixes and impact tiers (archive/search/), and
     the province names each portal answers to, so that a search never loads the
     administrative-unit tables. A search reads an index that has this migration without
     loading this module (``search.connect``): a later migration that search depends on

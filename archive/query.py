@@ -9,7 +9,7 @@ adjacent; ``word*`` is a prefix. The operators are the upper-case words ``AND``,
 
 A query is never handed to FTS5 as typed: any text is a valid query (or a ``QueryError``
 that says why it has nothing to look for). ``Query.fts`` writes the FTS5 expression for the
-columns of ``archive/search.py``'s index, flat however many words are excluded (nested
+columns of ``archive/search/``'s index, flat however many words are excluded (nested
 NOTs overflow FTS5's parser stack near a hundred), and a query of more than
 ``MAX_WORDS`` words is refused with a message rather than run.
 """

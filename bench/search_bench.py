@@ -50,6 +50,7 @@ from archive import search as search_module  # noqa: E402
 from archive.filters import Filters  # noqa: E402
 from archive.index import open_index, upsert_portal  # noqa: E402
 from archive.query import parse_query  # noqa: E402
+from archive.search.tables import AUX_TABLE, FTS_TABLE  # noqa: E402
 from archive.vietnamese import fold_word  # noqa: E402
 
 GOLD = ROOT / "portal_archive" / "demo" / "fixtures" / "gold"
@@ -287,7 +288,7 @@ def build(path: Path, n: int, seed: int = 17) -> dict[str, list[str]]:
 
 
 def finish_index(db) -> None:
-    for table in (search_module.FTS_TABLE, search_module.AUX_TABLE):
+    for table in (FTS_TABLE, AUX_TABLE):
         db.execute(f"insert into {table}({table}) values ('optimize')")
 
 
@@ -487,10 +488,10 @@ def full_bm25(db, q: str, spec: dict, table) -> list[str]:
     tiers = ["marked", "folded"] if query.marked else ["folded"]
     found: list[str] = []
     for tier in tiers:
-        sql = (f"select a.id from {search_module.FTS_TABLE} f join articles a "
+        sql = (f"select a.id from {FTS_TABLE} f join articles a "
                f"on a.rowid = f.rowid where "
-               f"{search_module.FTS_TABLE} match ?{where} "
-               f"order by bm25({search_module.FTS_TABLE}, 10.0, 1.0, 10.0, 1.0, 0.0) limit 20")
+               f"{FTS_TABLE} match ?{where} "
+               f"order by bm25({FTS_TABLE}, 10.0, 1.0, 10.0, 1.0, 0.0) limit 20")
         for (article,) in db.execute(sql, [query.fts(tier), *params]):
             if article not in found and len(found) < 20:
                 found.append(article)

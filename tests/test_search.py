@@ -117,7 +117,7 @@ def test_title_weighs_more_than_body(archive):
 
 
 def test_phrase_ranking_weighs_title_and_repeats(archive):
-    # A few matches of several words are ranked by archive.search._rank_found, not bm25().
+    # A few matches of several words are ranked by archive.search.ranking, not bm25().
     data, db = archive
     once = add(db, 1, "Hội nghị tổng kết", text="Xây dựng nông thôn mới. " + PARA * 3)
     in_title = add(db, 2, "Xây dựng nông thôn mới ở xã", text=PARA * 3)

@@ -13,6 +13,7 @@ from archive import search
 from archive.filters import Filters
 from archive.index import open_index, store_article, upsert_portal
 from archive.query import Term, parse_query
+from archive.search import indexing, ranking, scope, tables
 from archive.vietnamese import exact_word, fold_word, words
 
 SYLLABLES = ("nông thôn mới hội đồng nhân dân đường dương giao thông thủy lợi xã huyện "
@@ -110,10 +111,10 @@ def newest_order(articles: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("spec", SCOPES, ids=[str(s) for s in SCOPES])
 @pytest.mark.parametrize("query", QUERIES)
-@pytest.mark.parametrize("probe", [search.PROBE, 3])  # 3: month by month, as when broad
+@pytest.mark.parametrize("probe", [scope.PROBE, 3])  # 3: month by month, as when broad
 def test_newest_first_and_count_equal_the_reference(archive, query, spec, probe,
                                                     monkeypatch):
-    monkeypatch.setattr(search, "PROBE", probe)
+    monkeypatch.setattr(scope, "PROBE", probe)
     db, articles = archive
     expected = [a for a in articles if matches(a, query) and in_scope(a, spec)]
     filters = Filters(**spec)
@@ -148,8 +149,8 @@ def test_exact_diacritics_come_first(archive, query):
 
 
 def fts5_bm25(db, query: str, tier: str = "folded") -> dict[int, float]:
-    sql = (f"select rowid, -bm25({search.FTS_TABLE}, 10.0, 1.0, 10.0, 1.0, 0.0) "
-           f"from {search.FTS_TABLE} where {search.FTS_TABLE} match ?")
+    sql = (f"select rowid, -bm25({tables.FTS_TABLE}, 10.0, 1.0, 10.0, 1.0, 0.0) "
+           f"from {tables.FTS_TABLE} where {tables.FTS_TABLE} match ?")
     return dict(db.execute(sql, [parse_query(query).fts(tier)]).fetchall())
 
 
@@ -159,7 +160,7 @@ def test_scores_are_fts5_bm25(archive, query):
     db, _ = archive
     reference = fts5_bm25(db, query)
     parsed = parse_query(query)
-    ranked = search.Scorer(db, parsed, "folded").rank(list(reference))
+    ranked = ranking.Scorer(db, parsed, "folded").rank(list(reference))
     assert sorted(ranked) == sorted(reference)
     scores = [reference[k] for k in ranked]
     if len(parsed.terms) == 1:  # one term: its idf is left out, the order is the same
@@ -197,7 +198,7 @@ def test_an_archive_indexed_before_upgrades_in_place(tmp_path):
            "warc_file": "a.warc.gz", "warc_offset": 0, "warc_length": 1}
     store_article(db, row, captured="2025-01-01T00:00:00Z")
     with db.conn:
-        search.drop_tables(db)
+        indexing.drop_tables(db)
         db.execute("drop table portal_provinces")
         db.execute("delete from _sqlite_migrations where name = ?", [search.SEARCH_MIGRATION])
         db.execute("create virtual table search_fts using fts5(title_f, body_f, title_x, "

@@ -1,0 +1,48 @@
+"""Vietnamese full-text search over the index's articles.
+
+Two contentless FTS5 tables, keyed by the ``articles`` rowid, hold what search needs:
+
+- ``search_fts``: the title and the body (summary and text) twice, as folded words and as
+  exact words (``archive.vietnamese``), with positions for phrases; and ``meta``: terms for
+  the portal, the category and the date (year, month and day), so that a filter is terms
+  FTS5 intersects with the query's own, skipping through the longer doclists with their
+  indexes, and a date range is the fewest years, months and days that cover it.
+- ``search_aux`` (no positions, a tenth of the text's size): the 2- and 3-letter prefixes of
+  every folded word, so that ``ng*`` is one doclist rather than a merge of every word that
+  starts with ng; the same filter terms; and *impact tiers*: for each frequent word (and
+  prefix), the articles where it weighs the most in bm25 (below), in six levels from its top
+  0.01% to its top 3%, with thresholds learned from a sample of the archive (``search_terms``).
+
+Newest-first reads every match and sorts them when there are few (``PROBE``); otherwise it
+walks the months from the newest, one FTS5 query each, until the page is full.
+
+A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
+
+Ranking (``--sort relevance``): articles that match the words exactly as typed (with their
+diacritics) come first, then those that match only once folded (a tier that is not searched
+when the exact one fills the page). Inside a tier, articles are ordered by bm25 exactly as
+FTS5's ``bm25()`` computes it (k1 = 1.2, b = 0.75, a match in the title counting ten times one
+in the body, idf from the number of articles holding each term, length from FTS5's own
+counts), computed here for a set of candidates: every match when there are at most
+``CANDIDATES``; otherwise the matches among the impact tiers of the query's words, from the
+finest level down, until there are enough. For one word that is bm25's own top; for several
+words it is an approximation, whose overlap with bm25 over every match ``bench/search_bench.py``
+measures. FTS5's ``bm25()`` itself is not used: it counts every match of every term in the
+whole index first, seconds for a common word at a million articles.
+
+The stages, one module each, each importing only those above it in this list:
+``tables`` (names, opening), ``terms`` (an article's word forms and filter terms), ``tiers``
+(learning the impact tiers), ``indexing`` (keeping the tables in step), ``scope`` (filters
+as terms, reading matches), ``ranking`` (candidates and bm25), ``snippets``, ``results``
+(a search's hits). The query language is ``archive/query.py``.
+"""
+
+from archive.search.indexing import create_index, index_article, maintain, unindex_article
+from archive.search.results import SORTS, count, search
+from archive.search.snippets import HIGHLIGHT
+from archive.search.tables import MATCHES, SEARCH_MIGRATION, connect
+from archive.search.terms import search_columns
+
+__all__ = ["HIGHLIGHT", "MATCHES", "SEARCH_MIGRATION", "SORTS", "connect", "count",
+           "create_index", "index_article", "maintain", "search", "search_columns",
+           "unindex_article"]
