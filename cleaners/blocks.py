@@ -96,92 +96,117 @@ def _is_data_table(table: html.HtmlElement) -> bool:
 
 def linearize(root: html.HtmlElement) -> list[Block]:
     """Blocks of ``root`` in document order (hidden and non-text elements skipped)."""
-    blocks: list[Block] = []
+    walk = _Walk()
+    top = _Buf()
+    _add(root.text, top, False, False, False)
+    for child in root:
+        walk.visit(child, root, top, False, False, False, None, False, False)
+    walk.flush(root, top, None, False, False)
+    return walk.blocks
 
-    def flush(owner: html.HtmlElement, buf: _Buf, chrome: html.HtmlElement | None,
+
+def _add(text: str | None, buf: _Buf, link: bool, em: bool, strong: bool) -> None:
+    """Text joins the line being built, counted as link, emphasis or bold text as it is."""
+    if not text:
+        return
+    buf.parts.append(text)
+    n = len(text.strip())
+    if link:
+        buf.link += n
+    if em:
+        buf.em += n
+    if strong:
+        buf.strong += n
+
+
+def _skipped(el: html.HtmlElement, tag: str) -> bool:
+    """An element whose content is not shown: scripts and the like, or hidden."""
+    style = el.get("style")
+    return (tag in SKIP_TAGS or bool(style and _HIDDEN.search(style))
+            or el.get("hidden") is not None)
+
+
+def _chrome_of(el: html.HtmlElement, tag: str, names: str,
+               chrome: html.HtmlElement | None) -> html.HtmlElement | None:
+    """The innermost chrome element around ``el``'s content: ``el`` itself when its class or
+    id says chrome, or when it is a page header (a ``header`` outside any article)."""
+    if names.strip() and CHROME_CLASS.search(names):
+        return el
+    if tag == "header" and el.xpath("ancestor::article|ancestor::main") == []:
+        return el
+    return chrome
+
+
+class _Walk:
+    """One walk down a page's tree, in document order: the blocks found so far.
+
+    ``owner`` is the block element a line of text belongs to, ``buf`` that line; ``link``,
+    ``em`` and ``strong`` say how the text at hand is marked, ``chrome``, ``fig`` and ``cap``
+    what it is inside of (a chrome element, a figure, a caption).
+    """
+
+    def __init__(self) -> None:
+        self.blocks: list[Block] = []
+
+    def flush(self, owner: html.HtmlElement, buf: _Buf, chrome: html.HtmlElement | None,
               fig: bool, cap: bool) -> None:
+        """The line in ``buf`` ends: it becomes a block when it shows something."""
         text = norm("".join(buf.parts))
         if text or buf.img:
-            blocks.append(Block(text, owner, len(blocks), buf.link, buf.em, buf.strong,
-                                buf.img, buf.links, False, chrome,
-                                fig, cap))
+            self.blocks.append(Block(text, owner, len(self.blocks), buf.link, buf.em,
+                                     buf.strong, buf.img, buf.links, False, chrome, fig, cap))
         buf.__init__()
 
-    def add(text: str | None, buf: _Buf, link: bool, em: bool, strong: bool) -> None:
-        if not text:
-            return
-        buf.parts.append(text)
-        n = len(text.strip())
-        if link:
-            buf.link += n
-        if em:
-            buf.em += n
-        if strong:
-            buf.strong += n
-
-    def visit(el, owner, buf: _Buf, link: bool, em: bool, strong: bool,
+    def visit(self, el, owner, buf: _Buf, link: bool, em: bool, strong: bool,
               chrome, fig: bool, cap: bool) -> None:
-        tag = el.tag
-        if not isinstance(tag, str):  # comment / processing instruction
-            add(el.tail, buf, link, em, strong)
-            return
-        tag = tag.lower()
-        style = el.get("style")
-        if tag in SKIP_TAGS or (style and _HIDDEN.search(style)) or el.get("hidden") is not None:
-            add(el.tail, buf, link, em, strong)
-            return
-        if tag == "br":
-            flush(owner, buf, chrome, fig, cap)
-            add(el.tail, buf, link, em, strong)
-            return
-        if tag == "img":
+        tag = el.tag.lower() if isinstance(el.tag, str) else None
+        if tag is None or _skipped(el, tag):  # a comment, processing instruction, hidden
+            pass
+        elif tag == "br":
+            self.flush(owner, buf, chrome, fig, cap)
+        elif tag == "img":
             buf.img = True
-            add(el.tail, buf, link, em, strong)
+        else:
+            names = (el.get("class") or "") + " " + (el.get("id") or "")
+            inner_chrome = _chrome_of(el, tag, names, chrome)
+            if tag in BLOCK_TAGS:
+                self.flush(owner, buf, chrome, fig, cap)
+                self.block(el, tag, names, link, em, strong, inner_chrome, fig, cap)
+            elif inner_chrome is not el:
+                # A chrome-classed inline element (font-size control, view counter span) is
+                # dropped whole; any other one's text joins the owner's line.
+                self.inline(el, tag, owner, buf, link, em, strong, inner_chrome, fig, cap)
+        _add(el.tail, buf, link, em, strong)
+
+    def block(self, el, tag: str, names: str, link: bool, em: bool, strong: bool,
+              chrome, fig: bool, cap: bool) -> None:
+        """A block element: its text makes lines of its own (a data table, one per row)."""
+        fig = fig or tag in ("figure", "figcaption")
+        cap = cap or tag == "figcaption" or bool(names.strip() and _CAPTION_CLASS.search(names))
+        if tag == "table" and _is_data_table(el):
+            for tr in el.iter("tr"):
+                cells = [norm(c.text_content()) for c in tr
+                         if isinstance(c.tag, str) and c.tag in ("td", "th")]
+                text = " | ".join(c for c in cells if c)
+                if text:
+                    self.blocks.append(Block(text, tr, len(self.blocks), row=True,
+                                             chrome_el=chrome, in_figure=fig))
             return
-        names = (el.get("class") or "") + " " + (el.get("id") or "")
-        inner_chrome = el if names.strip() and CHROME_CLASS.search(names) else chrome
-        if tag == "header" and el.xpath("ancestor::article|ancestor::main") == []:
-            inner_chrome = el
-        if tag in BLOCK_TAGS:
-            flush(owner, buf, chrome, fig, cap)
-            inner = _Buf()
-            ifig = fig or tag in ("figure", "figcaption")
-            icap = cap or tag == "figcaption" or bool(
-                names.strip() and _CAPTION_CLASS.search(names))
-            if tag == "table" and _is_data_table(el):
-                for tr in el.iter("tr"):
-                    cells = [norm(c.text_content()) for c in tr
-                             if isinstance(c.tag, str) and c.tag in ("td", "th")]
-                    text = " | ".join(c for c in cells if c)
-                    if text:
-                        blocks.append(Block(text, tr, len(blocks), row=True,
-                                            chrome_el=inner_chrome, in_figure=ifig))
-            else:
-                add(el.text, inner, link, em, strong)
-                for child in el:
-                    visit(child, el, inner, link, em, strong, inner_chrome, ifig, icap)
-                flush(el, inner, inner_chrome, ifig, icap)
-            add(el.tail, buf, link, em, strong)
-            return
-        # inline element: its text joins the owner's line; a chrome-classed inline element
-        # (font-size control, view counter span) is dropped whole.
-        if inner_chrome is el:
-            add(el.tail, buf, link, em, strong)
-            return
+        inner = _Buf()
+        _add(el.text, inner, link, em, strong)
+        for child in el:
+            self.visit(child, el, inner, link, em, strong, chrome, fig, cap)
+        self.flush(el, inner, chrome, fig, cap)
+
+    def inline(self, el, tag: str, owner, buf: _Buf, link: bool, em: bool, strong: bool,
+               chrome, fig: bool, cap: bool) -> None:
+        """An inline element: its text joins the line of its block."""
         is_link = tag == "a" and el.get("href") is not None
         if is_link:
             buf.links.append((el.get("href", ""), norm(el.text_content())))
-        ilink = link or is_link
-        iem = em or tag in ("em", "i")
-        istrong = strong or tag in ("strong", "b")
-        add(el.text, buf, ilink, iem, istrong)
+        link = link or is_link
+        em = em or tag in ("em", "i")
+        strong = strong or tag in ("strong", "b")
+        _add(el.text, buf, link, em, strong)
         for child in el:
-            visit(child, owner, buf, ilink, iem, istrong, inner_chrome, fig, cap)
-        add(el.tail, buf, link, em, strong)
-
-    top = _Buf()
-    add(root.text, top, False, False, False)
-    for child in root:
-        visit(child, root, top, False, False, False, None, False, False)
-    flush(root, top, None, False, False)
-    return blocks
+            self.visit(child, owner, buf, link, em, strong, chrome, fig, cap)

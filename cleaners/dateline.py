@@ -63,44 +63,58 @@ def find(page: Page, box: Container, start: int, end: int, after: list[Block],
          template: HostTemplate | None, hint: DateHint | None) -> Found:
     """The publication date of the article whose headline ends at ``start`` and whose text
     begins at ``end``; ``after`` are the blocks of the text."""
-    meta = page.meta
     text_date, text_raw = _visible(page.blocks[start:end], template)
-    for key in META_DATE_KEYS:
-        raw = meta.get(key)
-        v = dates.parse_iso(raw) if raw else None
-        if v:
-            if text_date and len(text_date) > len(v) and text_date[:10] == v:
-                return text_date, "text", text_raw
-            return v, "meta", raw
-    raw = meta.ld.get("datePublished")
-    v = dates.parse_iso(raw) if raw else None
-    if v:
-        if text_date and len(text_date) > len(v) and text_date[:10] == v:
-            return text_date, "text", text_raw
-        return v, "json-ld", raw
+    found = _machine(page, text_date, text_raw)
+    if found:
+        return found
     if text_date:
         return text_date, "text", text_raw
     v, raw = _closing(after, box)
     if v:
         return v, "text", raw
-    # A yearless "Chiều 12/12": the year from the URL, a modified date, or the crawl's hint.
     # A sitemap lists static pages and listings too, so its lastmod speaks only for a page that
     # declares itself an article; a listing's date was printed next to a link to this page.
     trusted = hint if hint is not None and (
-        hint.source == "listing" or meta.declared_article) else None
-    year = dates.year_of(dates.from_url(page.url)) or dates.year_of(
-        dates.parse_iso(meta.get("article:modified_time") or meta.ld.get("dateModified")
-                        or "")) or (dates.year_of(trusted.date) if trusted else None)
-    if year:
-        for b in page.blocks[start:end + 3]:
-            dm = dates.parse_day_month(b.text) if len(b.text) < 200 else None
-            if dm:
-                v = dates.fmt(year, dm[1], dm[0])
-                if v:
-                    return v, "text", norm(b.text)
+        hint.source == "listing" or page.meta.declared_article) else None
+    found = _yearless(page, start, end, trusted)
+    if found:
+        return found
     v = dates.from_url(page.url)
     if v:
         return v, "url", page.url
     if trusted is not None:
         return trusted.date, trusted.source, trusted.date
     return None, None, None
+
+
+def _machine(page: Page, text_date: str | None, text_raw: str | None) -> Found | None:
+    """The date of the page's metadata (meta tags, then JSON-LD ``datePublished``), or the
+    visible dateline's when it is of the same day and also prints the time."""
+    meta = page.meta
+    candidates = [(meta.get(key), "meta") for key in META_DATE_KEYS]
+    candidates.append((meta.ld.get("datePublished"), "json-ld"))
+    for raw, source in candidates:
+        v = dates.parse_iso(raw) if raw else None
+        if v:
+            if text_date and len(text_date) > len(v) and text_date[:10] == v:
+                return text_date, "text", text_raw
+            return v, source, raw
+    return None
+
+
+def _yearless(page: Page, start: int, end: int, trusted: DateHint | None) -> Found | None:
+    """A yearless "Chiều 12/12" near the headline, its year from the URL, a modified date or
+    the crawl's (trusted) hint."""
+    meta = page.meta
+    year = dates.year_of(dates.from_url(page.url)) or dates.year_of(
+        dates.parse_iso(meta.get("article:modified_time") or meta.ld.get("dateModified")
+                        or "")) or (dates.year_of(trusted.date) if trusted else None)
+    if not year:
+        return None
+    for b in page.blocks[start:end + 3]:
+        dm = dates.parse_day_month(b.text) if len(b.text) < 200 else None
+        if dm:
+            v = dates.fmt(year, dm[1], dm[0])
+            if v:
+                return v, "text", norm(b.text)
+    return None

@@ -70,53 +70,89 @@ def find(page: Page, box: Container, start: int, template: HostTemplate | None
     """The headline block: scored by agreement with the declared titles, heading level,
     boldness, position just above the text (``start``) and next to a dateline."""
     refs, site_names = page.meta.title_refs()
-    blocks = page.blocks
     best: tuple[float, Block] | None = None
-    for b in blocks:
-        text = clean(b.text)
-        if not (4 <= len(text) <= 300) or b.row or is_date_line(text):
-            continue
-        low = text.lower()
-        names = " ".join(b.el.get(a) or "" for a in ("class", "id", "itemprop"))
-        score = 0.0
-        if low in refs:
-            score += 3
-        if low in site_names or _SITE_CLASS.search(names):
-            score -= 3
-        if b.tag == "h1":
-            score += 2
-        elif b.tag in HEADINGS:
-            score += 1
-        if _TITLE_CLASS.search(names):
-            score += 1
-        if b.strong_chars >= 0.9 * len(b.text) and 15 <= len(text) <= 200 and \
-                not _SENTENCE_END.search(text):
-            score += 1.5  # a bold line above the text: the headline of old layouts
-        headline_like = len(text) <= 200 and not text.endswith(".")
-        near = headline_like and b.order <= start and start - b.order <= 6
-        dated = near and any(is_date_line(n.text) for n in blocks[b.order + 1:b.order + 3])
-        if dated:
-            score += 1.5  # the line right over the dateline
-        if score == 0 and not near:
-            continue
-        if _GENERIC.match(text) and low not in refs:
-            score -= 2.5
-        if text.isupper() and len(text.split()) <= 5 and low not in refs:
-            score -= 1  # "KINH TẾ - XÃ HỘI": a section label above the headline
-        if b.link_chars > 0.5 * len(b.text):
-            score -= 3
-        if b.order <= start:
-            score += 1 + (0.5 if near else 0)
-        elif box.holds(b) and b.order > start:
-            score -= 0.5
-        else:
-            score -= 2
-        if b.chrome_el is not None and id(b.chrome_el) not in box.path:
-            score -= 1
-        if template is not None and template.is_chrome(b.text) and not dated:
-            # A line on most pages of the host is furniture, unless it heads this page's
-            # dateline: early in a crawl the headline is on most pages seen, as a teaser link.
-            score -= 4
-        if best is None or score > best[0]:
+    for b in page.blocks:
+        score = _score(page.blocks, b, box, start, template, refs, site_names)
+        if score is not None and (best is None or score > best[0]):
             best = (score, b)
     return best[1] if best is not None and best[0] >= 2 else None
+
+
+def _score(blocks: list[Block], b: Block, box: Container, start: int,
+           template: HostTemplate | None, refs: set[str], site_names: set[str]
+           ) -> float | None:
+    """How much ``b`` looks like the headline; None for a line that cannot be one, or that
+    nothing speaks for."""
+    text = clean(b.text)
+    if not (4 <= len(text) <= 300) or b.row or is_date_line(text):
+        return None
+    low = text.lower()
+    score = _declared(b, text, low, refs, site_names)
+    near, dated = _nearness(blocks, b, text, start)
+    if dated:
+        score += 1.5  # the line right over the dateline
+    if score == 0 and not near:
+        return None
+    score += _doubts(b, text, low, refs) + _placement(b, box, start, near)
+    if template is not None and template.is_chrome(b.text) and not dated:
+        # A line on most pages of the host is furniture, unless it heads this page's
+        # dateline: early in a crawl the headline is on most pages seen, as a teaser link.
+        score -= 4
+    return score
+
+
+def _declared(b: Block, text: str, low: str, refs: set[str], site_names: set[str]) -> float:
+    """What the page says of the line: a declared title, the site's name, a heading, a
+    title-classed element, a bold line."""
+    names = " ".join(b.el.get(a) or "" for a in ("class", "id", "itemprop"))
+    score = 0.0
+    if low in refs:
+        score += 3
+    if low in site_names or _SITE_CLASS.search(names):
+        score -= 3
+    if b.tag == "h1":
+        score += 2
+    elif b.tag in HEADINGS:
+        score += 1
+    if _TITLE_CLASS.search(names):
+        score += 1
+    if b.strong_chars >= 0.9 * len(b.text) and 15 <= len(text) <= 200 and \
+            not _SENTENCE_END.search(text):
+        score += 1.5  # a bold line above the text: the headline of old layouts
+    return score
+
+
+def _nearness(blocks: list[Block], b: Block, text: str, start: int) -> tuple[bool, bool]:
+    """(near, dated): a headline-like line a few lines above the text, and one right over a
+    dateline."""
+    headline_like = len(text) <= 200 and not text.endswith(".")
+    near = headline_like and b.order <= start and start - b.order <= 6
+    dated = near and any(is_date_line(n.text) for n in blocks[b.order + 1:b.order + 3])
+    return near, dated
+
+
+def _doubts(b: Block, text: str, low: str, refs: set[str]) -> float:
+    """A generic heading, a section label, a link: lines that only look like headlines."""
+    score = 0.0
+    if _GENERIC.match(text) and low not in refs:
+        score -= 2.5
+    if text.isupper() and len(text.split()) <= 5 and low not in refs:
+        score -= 1  # "KINH TẾ - XÃ HỘI": a section label above the headline
+    if b.link_chars > 0.5 * len(b.text):
+        score -= 3
+    return score
+
+
+def _placement(b: Block, box: Container, start: int, near: bool) -> float:
+    """Above the text is where a headline is; inside the article box, less so; elsewhere, or
+    in chrome outside the box, not."""
+    score = 0.0
+    if b.order <= start:
+        score += 1 + (0.5 if near else 0)
+    elif box.holds(b) and b.order > start:
+        score -= 0.5
+    else:
+        score -= 2
+    if b.chrome_el is not None and id(b.chrome_el) not in box.path:
+        score -= 1
+    return score

@@ -97,7 +97,12 @@ def _read_ld_item(meta: Meta, item: dict) -> None:
     publisher = item.get("publisher")
     if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
         meta.site_names.add(norm(publisher["name"]))
-    authors = item.get("author")
+    _read_ld_authors(meta, item.get("author"))
+
+
+def _read_ld_authors(meta: Meta, authors: object) -> None:
+    """JSON-LD ``author``: a name, an object, or a list of them. A Person is an author; an
+    Organization signing the article is the site."""
     for author in authors if isinstance(authors, list) else [authors]:
         if isinstance(author, str):
             name, kind = author, "Person"
