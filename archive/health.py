@@ -2,7 +2,8 @@
 
 ``evaluate`` looks at a portal's run history and archive after a crawl and returns its alarms;
 ``record`` keeps the verdict in ``portal_health`` and flags a dying portal for one last full
-crawl. Thresholds are settings (``HEALTH_*`` in ``crawler/settings.py``).
+crawl; ``judge_job`` does both for every portal of a crawl job and tells how each crawl ended.
+Thresholds are settings (``HEALTH_*`` in ``crawler/settings.py``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -18,6 +20,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 
 from archive import index, runs
+from archive.runs import DOWN, FORCED, SHUTDOWN, TIME_BUDGET
 
 # Words of parked domains, hosting placeholders and "site closed" notices (English, Vietnamese).
 PARKED_WORDS = re.compile(
@@ -225,6 +228,70 @@ def full_crawl_due(db: sqlite_utils.Database) -> set[str]:
                                           "where full_crawl_due = 1")}
 
 
+# -- a crawl job's verdicts -------------------------------------------------------------------
+
+UNRECORDED = "unrecorded"  # the ending of a portal whose crawl left no run row
+ERROR = "error"  # the ending of a crawl that failed otherwise (why: what failed)
+FINISHED = "finished"
+
+
+@dataclass
+class Ending:
+    """How one portal's crawl in a job ended: ``kind`` is ``finished``, ``unrecorded``,
+    ``error``, ``FORBIDDEN`` or a run status (shutdown, forced, down, time_budget)."""
+
+    portal: str
+    kind: str
+    failed: bool  # the portal failed this run (the job exits 1 unless an alarm was raised)
+    why: str | None = None  # down: why the home page failed; error: what ended the crawl
+
+
+def ending(portal: str, run: dict[str, Any] | None) -> Ending:
+    """How ``run``, the crawl of ``portal`` in a job, ended."""
+    if run is None:
+        return Ending(portal, UNRECORDED, failed=True)
+    status, down = run["status"], home_down(run)
+    if status in (SHUTDOWN, FORCED):
+        return Ending(portal, status, failed=True)
+    if run["home_error"] == FORBIDDEN:
+        return Ending(portal, FORBIDDEN, failed=True)
+    if status == DOWN:
+        return Ending(portal, DOWN, failed=True, why=down or "no answer")
+    if status == TIME_BUDGET:  # not a failure: the next crawl goes on
+        return Ending(portal, TIME_BUDGET, failed=False)
+    if down or status != FINISHED:
+        return Ending(portal, ERROR, failed=True, why=down or f"crawl ended: {status}")
+    return Ending(portal, FINISHED, failed=False)
+
+
+def judge_job(db: sqlite_utils.Database, job: str, portals: Iterable[tuple[str, str]],
+              settings: Any, clock: Mapping[str, datetime] | None = None,
+              ) -> tuple[list[Ending], list[Alarm]]:
+    """Record the figures of ``job``'s runs, judge the health of each of its ``portals`` (id,
+    base URL) and keep the verdicts; return how each crawl ended, and the alarms raised.
+
+    Half a crawl (stopped by a signal, or at once) says nothing of a portal's health: it is
+    not judged. Silence counts to ``HEALTH_NOW`` when set, else to the portal's time in
+    ``clock`` (a simulated portal is frozen at the moment its copy was made), else to now.
+    """
+    job_runs = {r["portals"]: r for r in runs.summarize_job(db, job)}
+    limits = Thresholds.from_settings(settings)
+    fixed = settings.get("HEALTH_NOW")
+    fixed = datetime.fromisoformat(fixed).replace(tzinfo=UTC) if fixed else None
+    endings: list[Ending] = []
+    alarms: list[Alarm] = []
+    for portal, base_url in portals:
+        run = job_runs.get(portal)
+        endings.append(ending(portal, run))
+        if run is None or run["status"] in (SHUTDOWN, FORCED):
+            continue
+        now = fixed or (clock or {}).get(portal) or datetime.now(UTC)
+        found = evaluate(db, portal, base_url, now=now, thresholds=limits)
+        record(db, portal, found, ran_full=bool(run["full"]))
+        alarms += found
+    return endings, alarms
+
+
 # -- status ----------------------------------------------------------------------------------
 
 def run_result(run: dict[str, Any]) -> str:
@@ -234,7 +301,7 @@ def run_result(run: dict[str, Any]) -> str:
         return "failed"
     if run["home_error"] == FORBIDDEN:
         return FORBIDDEN_WORDS
-    return "ok" if run["status"] == "finished" else run["status"]
+    return "ok" if run["status"] == FINISHED else run["status"]
 
 
 def portal_status(db: sqlite_utils.Database, portal: str, *,

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from archive import __version__
+
+if TYPE_CHECKING:
+    from archive.health import Alarm
 
 ATTEMPTS = 4  # tries of one message before it is given up
 FIRST_WAIT = 1.0  # seconds before the second try; doubled for each next one
@@ -58,3 +62,15 @@ def post_json(url: str, message: dict[str, Any], *, timeout: float = 10,
         tries = retrying.statistics.get("attempt_number", 1)
         return f"webhook {url} failed ({tries} {'try' if tries == 1 else 'tries'}): {e}"
     return None
+
+
+def alarm_message(job: str, data_dir: Path, alarms: list[Alarm],
+                  exit_status: int) -> dict[str, Any]:
+    """The webhook message of a crawl job's alarms."""
+    return {
+        "source": "portal-archive", "job": job, "data": str(Path(data_dir).resolve()),
+        "alarms": [a.to_dict() for a in alarms], "exit_status": exit_status,
+        # Chat webhooks (Slack, Mattermost, Google Chat) show ``text``.
+        "text": "\n".join(f"portal-archive ALARM {a.portal}: {a.kind}: {a.reason}"
+                          for a in alarms),
+    }

@@ -13,6 +13,13 @@ from typing import Any
 
 import sqlite_utils
 
+# How a run ended (its ``status``), besides Scrapy's "finished": the crawler writes them, the
+# health verdicts read them.
+SHUTDOWN = "shutdown"  # Scrapy's reason for a stop on a signal: the next crawl resumes
+FORCED = "forced"  # the process was stopped at once (a second Ctrl-C): the next crawl starts afresh
+DOWN = "down"  # the portal never answered
+TIME_BUDGET = "time_budget"  # PORTAL_TIME_BUDGET used up: the next crawl goes on
+
 # Counted elsewhere, dropped on purpose ("IgnoreRequest": as older runs kept it), or dropped
 # by a stopping crawl (kept for its next run).
 NOT_FAILURES = {"retry_max_reached", "ignored", "IgnoreRequest", "abandoned"}

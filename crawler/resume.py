@@ -22,13 +22,14 @@ from pathlib import Path
 from scrapy.settings import Settings
 
 from archive.paths import remove_file, remove_tree
+from archive.runs import DOWN, SHUTDOWN, TIME_BUDGET
 
 logger = logging.getLogger(__name__)
 
 MARK = "interrupted.json"
 # Endings that leave work to do: Scrapy's "shutdown" (a signal), and the stops of
-# crawler/extensions/stopping.py and liveness.py.
-KEPT = frozenset({"shutdown", "time_budget", "down"})
+# crawler/extensions/stopping.py (time budget) and liveness.py (down).
+KEPT = frozenset({SHUTDOWN, TIME_BUDGET, DOWN})
 
 
 def kept(reason: str) -> bool:

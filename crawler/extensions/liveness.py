@@ -21,12 +21,11 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 from scrapy.http import Response
 
 from archive.health import FAILURE_WORDS
+from archive.runs import DOWN
 from crawler.extensions.stopping import Stopping
 from crawler.stats import errors_by_kind
 
 logger = logging.getLogger(__name__)
-
-DOWN = "down"  # the finish reason and run status of a portal that never answered
 
 
 class Liveness:

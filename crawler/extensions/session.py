@@ -37,6 +37,7 @@ from scrapy.exceptions import CloseSpider, NotConfigured
 
 from archive import index, search
 from archive.lock import LockedError, SharedRunLock
+from archive.runs import FORCED
 from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
 from crawler import resume
 from crawler.extensions.recorder import RunRecorder
@@ -47,7 +48,6 @@ logger = logging.getLogger(__name__)
 
 CAPTURE_BATCH = 200  # capture rows kept before they are written (ARCHIVE_INDEX_FLUSH_ROWS)
 LOCKED = "locked"  # the finish reason of a crawl that found another one holding the lock
-FORCED = "forced"  # the status of a run whose process was stopped at once (a second Ctrl-C)
 # Settings kept in the warcinfo record of every WARC file.
 SUMMARY_SETTINGS = ("USER_AGENT", "ROBOTSTXT_OBEY", "DOWNLOAD_DELAY",
                     "CONCURRENT_REQUESTS_PER_DOMAIN", "DEPTH_LIMIT", "PORTAL_MAX_PAGES")

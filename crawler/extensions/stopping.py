@@ -33,15 +33,14 @@ from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 
 from archive.progress import print_above
+from archive.runs import SHUTDOWN, TIME_BUDGET
 
 logger = logging.getLogger(__name__)
 
-SHUTDOWN = "shutdown"  # Scrapy's reason for a stop on a signal
 # What the way through the downloader wrote into a request's meta: a kept request starts afresh
 # (this run's proxy is not the next run's).
 DOWNLOAD_META = ("proxy", "_auth_proxy", "download_slot", "download_latency", "warc_record",
                  "warc_date", "autothrottle_dont_adjust_delay")
-TIME_BUDGET = "time_budget"
 
 
 class Abandoned(IgnoreRequest):

@@ -25,10 +25,11 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 import cleaners
+from archive.runs import FORCED
 from crawler import resume
 from crawler.datehints import DateHints
 from crawler.discovery import DOCUMENT_EXTENSIONS, Limits, LinkPolicy, extension
-from crawler.extensions.session import FORCED, ArchiveSession
+from crawler.extensions.session import ArchiveSession
 from crawler.extensions.stopping import Abandoned, Stopping
 from crawler.feeds import read_feed
 from crawler.incremental import KnownArticles

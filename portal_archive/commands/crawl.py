@@ -26,13 +26,11 @@ import click
 from archive import health, runs
 from archive.index import open_index
 from archive.lock import LockedError, SharedRunLock
-from archive.notify import post_json
+from archive.notify import alarm_message, post_json
 from archive.progress import LineHandler, print_above
+from archive.runs import DOWN, FORCED, SHUTDOWN, TIME_BUDGET
 from crawler.distributed.cluster import Cluster, Unreachable, worker_id
 from crawler.distributed.worker import work
-from crawler.extensions.liveness import DOWN
-from crawler.extensions.session import FORCED
-from crawler.extensions.stopping import TIME_BUDGET
 from crawler.reading import check_cleaners_config
 from crawler.registry import Portal, RegistryError, load_fixture_portals, load_registry
 from crawler.registry import select as select_portals
@@ -54,6 +52,23 @@ from portal_archive.common import (
 from portal_archive.demo.server import FixtureServer
 
 EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
+# What the operator is told of a crawl that did not simply finish (health.Ending.kind).
+ENDING_LINES = {
+    health.UNRECORDED: "error: {portal}: the crawl recorded nothing (see {log})",
+    SHUTDOWN: "{portal}: interrupted; the next crawl of it resumes where this one stopped "
+              "(log: {log})",
+    FORCED: "{portal}: stopped at once: what it wrote is kept, pages under way and its queue "
+            "are not; the next crawl of it starts afresh (log: {log})",
+    health.FORBIDDEN: f"error: {{portal}}: {health.FORBIDDEN_WORDS}: nothing archived but "
+                      "robots.txt (log: {log})",
+    DOWN: "{portal}: down ({why}): nothing more asked of it this run; recover what it lost "
+          "from web archives: {recover}",
+    TIME_BUDGET: "{portal}: its time budget (PORTAL_TIME_BUDGET) is used up; the next crawl "
+                 "of it goes on where this one stopped",
+    health.ERROR: "error: {portal}: {why} (log: {log})",
+}
+
+
 class Locked(click.ClickException):
     exit_code = EXIT_LOCKED
 
@@ -120,55 +135,21 @@ class CrawlJob:
         return f"portal-archive {data}recover {which} --source ia"
 
     def finish(self, portals: list[Any], settings: Any) -> int:
-        """Record the job, judge every portal's health, report alarms; return the exit code."""
+        """Record the job and its verdicts (archive/health.py), tell how each crawl ended and
+        what alarms it raised, send them to the webhook; return the exit code."""
         db = open_index(self.data_dir / "index.db")
-        job_runs = {r["portals"]: r for r in runs.summarize_job(db, self.id)}
-        limits = health.Thresholds.from_settings(settings)
-        fixed = settings.get("HEALTH_NOW")
-        fixed = datetime.fromisoformat(fixed).replace(tzinfo=UTC) if fixed else None
-        alarms: list[health.Alarm] = []
-        failed = False
-        for portal in portals:
-            run = job_runs.get(portal.id)
-            if run is None:
-                self.report(f"error: {portal.id}: the crawl recorded nothing "
-                            f"(see {self.log_file})")
-                failed = True
-                continue
-            status = run["status"]
-            if status == "shutdown":
-                # Half a crawl says nothing about the portal's health: judge the whole one.
-                failed = True
-                self.report(f"{portal.id}: interrupted; the next crawl of it resumes where this "
-                            f"one stopped (log: {self.log_file})")
-                continue
-            if status == FORCED:
-                failed = True
-                self.report(f"{portal.id}: stopped at once: what it wrote is kept, pages under "
-                            "way and its queue are not; the next crawl of it starts afresh "
-                            f"(log: {self.log_file})")
-                continue
-            now = fixed or self.clock.get(portal.id) or datetime.now(UTC)
-            found = health.evaluate(db, portal.id, portal.base_url, now=now, thresholds=limits)
-            health.record(db, portal.id, found, ran_full=bool(run["full"]))
-            alarms += found
-            down = health.home_down(run)
-            if run["home_error"] == health.FORBIDDEN:
-                failed = True
-                self.report(f"error: {portal.id}: {health.FORBIDDEN_WORDS}: nothing archived "
-                            f"but robots.txt (log: {self.log_file})")
-            elif status == DOWN:
-                failed = True
-                self.report(f"{portal.id}: down ({down or 'no answer'}): nothing more asked of "
-                            "it this run; recover what it lost from web archives: "
-                            f"{self.recover_command(portal)}")
-            elif status == TIME_BUDGET:
-                self.report(f"{portal.id}: its time budget (PORTAL_TIME_BUDGET) is used up; the "
-                            "next crawl of it goes on where this one stopped")
-            elif down or status != "finished":
-                failed = True
-                self.report(f"error: {portal.id}: {down or 'crawl ended: ' + status} "
-                            f"(log: {self.log_file})")
+        endings, alarms = health.judge_job(db, self.id, [(p.id, p.base_url) for p in portals],
+                                           settings, self.clock)
+        code = (EXIT_ALARM if alarms else EXIT_PARTIAL if any(e.failed for e in endings)
+                else EXIT_OK)
+        runs.set_exit_status(db, self.id, code)
+        db.close()
+        by_id = {p.id: p for p in portals}
+        for ending in endings:
+            if ending.kind in ENDING_LINES:
+                self.report(ENDING_LINES[ending.kind].format(
+                    portal=ending.portal, why=ending.why, log=self.log_file,
+                    recover=self.recover_command(by_id[ending.portal])))
         for alarm in alarms:
             self.report(f"ALARM {alarm.portal}: {alarm.kind}: {alarm.reason}")
             if alarm.dying:
@@ -176,18 +157,9 @@ class CrawlJob:
                 self.report("  recover what it lost from web archives: portal-archive --data "
                             f"{shlex.quote(str(self.data_dir))} recover --portal "
                             f"{shlex.quote(alarm.portal)} --source ia --source cc")
-        code = EXIT_ALARM if alarms else EXIT_PARTIAL if failed else EXIT_OK
-        runs.set_exit_status(db, self.id, code)
-        db.close()
         webhook = settings.get("ALARM_WEBHOOK_URL")
         if alarms and webhook:
-            problem = post_json(webhook, {
-                "source": "portal-archive", "job": self.id, "data": str(self.data_dir.resolve()),
-                "alarms": [a.to_dict() for a in alarms], "exit_status": code,
-                # Chat webhooks (Slack, Mattermost, Google Chat) show ``text``.
-                "text": "\n".join(f"portal-archive ALARM {a.portal}: {a.kind}: {a.reason}"
-                                  for a in alarms),
-            })
+            problem = post_json(webhook, alarm_message(self.id, self.data_dir, alarms, code))
             if problem:
                 self.report(f"error: {problem}")
         return code
