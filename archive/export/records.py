@@ -23,7 +23,7 @@ FIELDS: dict[str, str] = {
     "province": "province of the portal as the page knew it (before the 2025 reform)",
     "district": "district of the portal as the page knew it (null for provincial portals)",
     "province_2025": "the province that province belongs to since the 2025 merger of 63 "
-                     "provinces into 34 (package vietnamadminunits)",
+                     "provinces into 34 (Resolution 202/2025/QH15)",
     "title": "headline as shown on the page",
     "published": "publication date, ISO 8601: YYYY-MM-DD when the page gives only a date, "
                  "with time and +07:00 when it gives a time (in Parquet a timestamp with time "

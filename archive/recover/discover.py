@@ -1,31 +1,29 @@
 """Discovery: which hosts existed under a province's government domains, according to web
 archives, with their first and last captures, and which pre-2025 district each one served.
 
-District names come from the ``vietnamadminunits`` package (its data, never its network
-geocoder); a host matches a district when its first label spells the district's name
-without diacritics (``aluoi.hue.gov.vn`` -> A Lưới), allowing a short suffix
-(``vinhbao-hp``).
+Provinces and their domains come from ``archive/provinces.toml``; district names from the
+``vietnamadminunits`` package: its data file, read without importing the package, whose
+address parser loads geopy, shapely and aiohttp (half a second) and may geocode over the
+network, which discovery needs neither of. A host matches a
+district when its first label spells the district's name without diacritics
+(``aluoi.hue.gov.vn`` -> A Lưới), allowing a short suffix (``vinhbao-hp``).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import tomllib
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from archive.units import province_2025, short_name
-from archive.vietnamese import fold_word
+from archive.units import POST_2025, PRE_2025, match_key, names, province_2025, provinces
 
 from . import cdx
 from .fetch import Fetcher
-
-PROVINCES_FILE = Path(__file__).with_name("provinces.toml")
 
 
 @dataclass
@@ -42,30 +40,21 @@ class Host:
         return asdict(self)
 
 
-def provinces() -> list[dict[str, Any]]:
-    """The shipped province domains (``provinces.toml``)."""
-    return tomllib.loads(PROVINCES_FILE.read_text(encoding="utf-8"))["province"]
-
-
-def _key(name: str) -> str:
-    return fold_word(short_name(name)).replace(" ", "").replace("-", "")
-
-
 def province_domains(name: str) -> list[tuple[str, str]]:
     """(domain, pre-2025 province) pairs of ``name``, a pre- or post-2025 province: a
     post-2025 province brings the domains of every province merged into it."""
-    wanted = _key(name)
+    wanted = match_key(name)
     entries = provinces()
     found: list[tuple[str, str]] = []
     for entry in entries:
-        if _key(entry["name"]) != wanted:
+        if wanted not in map(match_key, names(entry)):
             continue
         parts = entry.get("merged_from") or [entry["name"]]
         for part in parts:
             for other in entries:
-                if other["era"] == "pre-2025" and other["name"] == part:
+                if other["era"] == PRE_2025 and other["name"] == part:
                     found.append((other["domain"], part))
-        if entry["era"] == "2025":
+        if entry["era"] == POST_2025:
             found.append((entry["domain"], entry["name"]))
     return list(dict.fromkeys(found))
 
@@ -73,13 +62,17 @@ def province_domains(name: str) -> list[tuple[str, str]]:
 @lru_cache(maxsize=1)
 def _district_table() -> dict[str, dict[str, str]]:
     """Province key -> {district key: district name}, pre-2025, from vietnamadminunits."""
-    data = json.loads(files("vietnamadminunits").joinpath("data/parser_legacy.json")
-                      .read_text(encoding="utf-8"))
+    spec = importlib.util.find_spec("vietnamadminunits")  # found, not imported
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("vietnamadminunits is not installed: pip install "
+                                  "vietnamadminunits (it names the pre-2025 districts)")
+    data = json.loads(Path(next(iter(spec.submodule_search_locations)), "data",
+                           "parser_legacy.json").read_text(encoding="utf-8"))
     table: dict[str, dict[str, str]] = {}
     for key, province in data["DICT_PROVINCE"].items():
         districts = data["DICT_PROVINCE_DISTRICT"].get(key, {})
-        table[_key(province["provinceShort"])] = {
-            _key(d["districtShort"]): unicodedata.normalize("NFC", d["districtShort"])
+        table[match_key(province["provinceShort"])] = {
+            match_key(d["districtShort"]): unicodedata.normalize("NFC", d["districtShort"])
             for d in districts.values()}
     return table
 
@@ -91,8 +84,9 @@ def match_district(host: str, province: str | None = None) -> tuple[str, str] | 
     stem = label.split("-")[0]
     table = _district_table()
     if province:
-        # The package names Thừa Thiên Huế by its 2025 name, Huế.
-        pairs = table.get(_key(province)) or table.get(_key(province_2025(province) or ""), {})
+        # The package names Thừa Thiên Huế as it was named from January 2025: Huế.
+        pairs = (table.get(match_key(province))
+                 or table.get(match_key(province_2025(province) or ""), {}))
         candidates = [(pairs[k], province) for k in (label, stem) if k in pairs]
         return candidates[0] if candidates else None
     candidates = [(districts[k], name) for name, districts in table.items()
@@ -104,8 +98,9 @@ def match_district(host: str, province: str | None = None) -> tuple[str, str] | 
 
 
 def _province_name(key: str) -> str:
+    """The pre-2025 province (districts were its units) the package's province key names."""
     for entry in provinces():
-        if _key(entry["name"]) == key:
+        if entry["era"] == PRE_2025 and key in map(match_key, names(entry)):
             return entry["name"]
     return key
 

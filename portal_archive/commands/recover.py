@@ -292,7 +292,7 @@ def discover_command(province: str | None, domains: tuple[str, ...],
         targets = discover.province_domains(province)
         if not targets:
             raise click.UsageError(f"unknown province {province!r}: see "
-                                   "archive/recover/provinces.toml, or give --domain")
+                                   "archive/provinces.toml, or give --domain")
     if write_to and write_to.resolve() == REGISTRY_FILE.resolve():
         raise click.UsageError("--write: not the shipped registry; give a file of your own")
     try:
