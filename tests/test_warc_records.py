@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -15,7 +17,7 @@ from warcio.statusandheaders import StatusAndHeaders
 
 from archive.warc import RotatingWarcWriter, article_urn
 from archive.warcfiles import decoded_payload, read_record
-from tests.conftest import gold_records
+from tests.conftest import FAST_CRAWL, FIXTURES, gold_records, run_cli
 
 WARCIO = Path(sys.executable).parent / "warcio"
 
@@ -100,3 +102,21 @@ def test_a_brotli_body_is_archived_compressed_and_shown_decoded(tmp_path):
     record = read_record(tmp_path, response.warc_file, response.offset, response.length)
     assert record.payload != page
     assert decoded_payload(record) == page
+
+
+def test_a_payload_fetched_twice_in_one_run_is_stored_in_full_once(tmp_path):
+    # robots.txt is fetched twice (by Scrapy's robots middleware and for its Sitemap: lines).
+    # With the index not flushed in between, the second copy must still be a revisit.
+    data = tmp_path / "data"
+    run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth", *FAST_CRAWL,
+            "-s", "ARCHIVE_INDEX_FLUSH_ROWS=100000", "-s", "ARCHIVE_INDEX_FLUSH_SECONDS=3600",
+            data=data)
+    conn = sqlite3.connect(data / "index.db")
+    try:
+        rows = conn.execute("select url, record_type, payload_digest from captures").fetchall()
+    finally:
+        conn.close()
+    full = Counter((url, digest) for url, kind, digest in rows if kind == "response")
+    assert [key for key, n in full.items() if n > 1] == []
+    robots = [kind for url, kind, _ in rows if url.endswith("/robots.txt")]
+    assert sorted(robots) == ["response", "revisit"]

@@ -180,7 +180,16 @@ class ArchiveSession:
         return captures
 
     def previous_capture(self, url: str, digest: str | None = None) -> dict[str, Any] | None:
-        """The latest archived full response for ``url`` (with ``digest``, if given)."""
+        """The latest archived full response for ``url`` (with ``digest``, if given).
+
+        This run's captures not yet written to the index count too: a URL fetched twice in
+        one run (robots.txt, by Scrapy and by the spider) is a revisit the second time,
+        whether or not the index happened to be flushed in between."""
+        for row in reversed(self.pending.values()):
+            if (row["url"] == url and row["record_type"] == "response"
+                    and 200 <= row["status"] <= 299
+                    and (not digest or row["payload_digest"] == digest)):
+                return {key: row[key] for key in ("record_id", "url", "time", "payload_digest")}
         sql = ("select record_id, url, time, payload_digest from captures where url = ? "
                "and record_type = 'response' and status between 200 and 299")
         params: list[Any] = [url]
