@@ -8,6 +8,7 @@ remembers where each one landed (file, offset, length), which the index stores s
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -68,7 +69,17 @@ class LevelledWARCWriter(WARCWriter):
         self.level = level
 
     def write_record(self, record, params=None) -> None:  # noqa: ANN001
-        self._write_warc_record(_GzipMember(self.out, self.level), record)
+        # The whole member first, then one write: a write that fails (disk full) is cut off the
+        # file whole (RotatingWarcWriter.write), never left torn in the middle of a record.
+        member = BytesIO()
+        self._write_warc_record(_GzipMember(member, self.level), record)
+        write_all(self.out, member.getvalue())
+
+
+def write_all(out, data: bytes) -> None:  # noqa: ANN001 - an unbuffered binary file
+    view = memoryview(data)
+    while view:
+        view = view[out.write(view):]
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,7 +215,10 @@ class RotatingWarcWriter:
         fh = self._current_file()
         offset = fh.tell()
         assert self._writer is not None
-        self._writer.write_record(record)
+        try:
+            self._writer.write_record(record)
+        except OSError as e:
+            raise self._cut(offset, e) from None
         return self._pointer(record, offset, fh.tell() - offset)
 
     def copy_member(self, member: bytes, record) -> RecordPointer:  # noqa: ANN001
@@ -212,8 +226,22 @@ class RotatingWarcWriter:
         byte; ``record`` is that record parsed (for its headers)."""
         fh = self._current_file()
         offset = fh.tell()
-        fh.write(member)
+        try:
+            write_all(fh, member)
+        except OSError as e:
+            raise self._cut(offset, e) from None
         return self._pointer(record, offset, len(member))
+
+    def _cut(self, offset: int, error: OSError) -> OSError:
+        """Cut the record that could not be written whole off the file, which so ends with its
+        last whole record; ``error``, naming the file."""
+        assert self._fh is not None and self.name is not None
+        with contextlib.suppress(OSError):
+            os.ftruncate(self._fh.fileno(), offset)
+            self._fh.seek(offset)
+        if error.filename is None:
+            error.filename = str(self.directory / (self.name + OPEN_SUFFIX))
+        return error
 
     def _current_file(self):  # noqa: ANN202 - a binary file
         """The file the next record goes to (a new one past ``max_size``)."""
@@ -247,11 +275,20 @@ class RotatingWarcWriter:
         self.close()
         self.name = f"{self.prefix}-{self.stamp}-{self.serial:05d}.warc.gz"
         self.serial += 1
-        self._fh = open(self.directory / (self.name + OPEN_SUFFIX), "wb")  # noqa: SIM115
+        path = self.directory / (self.name + OPEN_SUFFIX)
+        # Unbuffered: each record is one write (LevelledWARCWriter), taken back whole if it fails.
+        self._fh = open(path, "wb", buffering=0)  # noqa: SIM115
         self._writer = LevelledWARCWriter(self._fh, self.gzip_level, warc_version="1.1")
         info = {"software": f"portal-archive/{__version__}", "format": "WARC File Format 1.1"}
         info.update(self.warcinfo)
-        self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+        try:
+            self._writer.write_record(self._writer.create_warcinfo_record(self.name, info))
+        except OSError as e:  # not even its warcinfo record fits: no file at all
+            self._fh.close()
+            path.unlink(missing_ok=True)
+            self._fh = self._writer = None
+            e.filename = e.filename or str(path)
+            raise
 
     def close(self) -> None:
         if self._fh is None:

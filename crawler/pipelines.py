@@ -10,6 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 
 from archive import articles
+from archive.diskerrors import WRITE_ERRORS
 from crawler.extensions.session import ArchiveSession
 
 
@@ -27,12 +28,18 @@ class ArticlePipeline:
 
     def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
         session = self.session
-        session.flush()  # the capture rows this article points at go in first
-        _, change = articles.store(
-            session.warc, session.db, item["article"], url=item["url"],
-            fetched_url=item["fetched_url"], portal=item["portal"],
-            capture=item["warc_record"], captured=item["warc_date"],
-            search_columns=item.get("search_columns"))
+        if session.failure is not None:  # the archive cannot be written: the crawl is stopping
+            return item
+        try:
+            session.flush()  # the capture rows this article points at go in first
+            _, change = articles.store(
+                session.warc, session.db, item["article"], url=item["url"],
+                fetched_url=item["fetched_url"], portal=item["portal"],
+                capture=item["warc_record"], captured=item["warc_date"],
+                search_columns=item.get("search_columns"))
+        except WRITE_ERRORS as e:
+            session.write_failed(e)
+            return item
         session.counts[change] += 1
         self.crawler.stats.inc_value(f"archive/articles/{change}")
         return item

@@ -47,6 +47,7 @@ class CrawlSummary:
     warc_bytes: int
     seconds: float
     finish_reason: str
+    write_error: str | None = None  # the archive could not be written: why, in one line
 
 
 # Skip reasons that mean a limit, not a trap, stopped discovery: new articles may be missed.
@@ -119,5 +120,6 @@ def crawl(portals: list[Portal], settings: Settings) -> list[CrawlSummary]:
             warc_bytes=stats.get("archive/warc_bytes", 0),
             seconds=round(seconds, 1),
             finish_reason=stats.get("finish_reason", "unknown"),
+            write_error=stats.get("archive/write_error"),
         ))
     return summaries

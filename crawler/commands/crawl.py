@@ -1,8 +1,9 @@
 """``scrapy crawl``, as Scrapy runs it, with a portal crawl's failures said in one line and its
 exit status: 2 when the arguments name no portal (or ``CLEANERS_CONFIG`` is no usable file),
-3 when another crawl holds the data directory's lock (the statuses of ``portal-archive crawl``).
-With ``-s REDIS_URL=...`` and no portal named, the process is a worker of the distributed
-crawl, as ``portal-archive crawl --redis`` makes it.
+3 when another crawl holds the data directory's lock, 5 when the archive could not be written
+(disk full) (the statuses of ``portal-archive crawl``). With ``-s REDIS_URL=...`` and no portal
+named, the process is a worker of the distributed crawl, as ``portal-archive crawl --redis``
+makes it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from crawler.reading import check_cleaners_config
 from crawler.registry import RegistryError, named_portal
 from crawler.spiders.portal import PortalSpider
 
-EXIT_USAGE, EXIT_LOCKED = 2, 3
+EXIT_USAGE, EXIT_LOCKED, EXIT_WRITE = 2, 3, 5
 PORTAL_ARGUMENTS = ("portal", "url", "province", "district")
 
 
@@ -47,8 +48,11 @@ class Command(ScrapyCrawlCommand):
                 self.exitcode = EXIT_USAGE
                 return
         super().run(args, opts)
-        if self.crawler is not None and self.crawler.stats.get_value("finish_reason") == LOCKED:
+        stats = self.crawler.stats if self.crawler else None
+        if stats is not None and stats.get_value("finish_reason") == LOCKED:
             self.exitcode = EXIT_LOCKED
+        elif stats is not None and stats.get_value("archive/write_error"):
+            self.exitcode = EXIT_WRITE
 
     def _create_crawler(self, spidercls: type[Spider] | str) -> Crawler:
         self.crawler = super()._create_crawler(spidercls)

@@ -19,13 +19,19 @@ Closing (one ``spider_closed`` handler; Scrapy has closed the item pipelines bef
     3. page types go to WARC, captures to the index; the WARC file and the run row are closed.
     4. At ``engine_stopped``, once Scrapy has written the job's queue and state: the resume
        keeper keeps or removes the job directory, and the lock is let go.
+
+Failing to write (disk full, read-only, I/O error: archive/diskerrors.py) stops the crawl at
+once with one line that names the file (``write_failed``); closing then writes what it still
+can, each step on its own, and the run ends as ``disk_full`` or ``write_error``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from time import monotonic
 from typing import Any
@@ -36,11 +42,13 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
 
 from archive import index, search
+from archive.diskerrors import WRITE_ERRORS, describe
 from archive.lock import LockedError, SharedRunLock
 from archive.runs import FORCED
 from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
 from crawler import resume
 from crawler.extensions.recorder import RunRecorder
+from crawler.extensions.stopping import Stopping
 from crawler.registry import Portal
 from crawler.urls import clean_url
 
@@ -75,6 +83,7 @@ class ArchiveSession:
         self.page_types: dict[str, str] = {}  # record id -> page type, archived at close
         self.pending: dict[str, dict[str, Any]] = {}  # record id -> capture row not yet written
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
+        self.failure: str | None = None  # the archive could not be written: why, in one line
         settings = crawler.settings
         self.flush_rows = settings.getint("ARCHIVE_INDEX_FLUSH_ROWS", CAPTURE_BATCH)
         self.flush_seconds = settings.getfloat("ARCHIVE_INDEX_FLUSH_SECONDS", 2.0)
@@ -110,7 +119,40 @@ class ArchiveSession:
         if self.locked:
             logger.error("%s: not crawling", self.locked)
             raise CloseSpider(LOCKED)
-        self.open()
+        try:
+            self.open()
+        except WRITE_ERRORS as e:
+            raise CloseSpider(self.say_write_failure(e)) from None
+
+    def write_failed(self, error: Exception) -> None:
+        """The archive cannot be written (disk full, read-only, I/O error): say so once, in one
+        line naming the file, and stop the crawl; what follows writes what it still can."""
+        if self.failure is None:
+            reason = self.say_write_failure(error)
+            stopping = self.crawler.get_extension(Stopping)
+            if stopping is not None:
+                stopping.stop(reason)
+
+    def say_write_failure(self, error: Exception) -> str:
+        """Log the one line that says why the archive cannot be written; the crawl's reason."""
+        reason, self.failure = describe(error, self.data_dir / "index.db")
+        # The log file is most likely on the same disk: its errors are not news, nor are the
+        # tracebacks of Scrapy's own writes (job directory) that fail the same way.
+        logging.raiseExceptions = False
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(_not_a_write_error)
+        logger.error("%s", self.failure)
+        self.crawler.stats.set_value("archive/write_error", self.failure)
+        return reason
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Write what can be: an error writing the archive stops the crawl (``write_failed``)
+        and ends the block quietly."""
+        try:
+            yield
+        except WRITE_ERRORS as e:
+            self.write_failed(e)
 
     def open(self) -> None:
         portal, settings = self.portal, self.crawler.settings
@@ -212,9 +254,9 @@ class ArchiveSession:
         if row is not None:
             row["page_type"] = page_type
         else:
-            self.db.execute(
-                "update captures set page_type = ? where record_id = ?", [page_type, record_id]
-            )
+            with self.writing():
+                self.db.execute("update captures set page_type = ? where record_id = ?",
+                                [page_type, record_id])
 
     def stored_template(self) -> str | None:
         """The portal's host template as the last crawl left it (JSON), if any."""
@@ -246,9 +288,11 @@ class ArchiveSession:
         self.reason = reason
         if not self.opened:
             return
-        for closer in self.closers:
-            closer(reason)
-        self.recorder.record(self.db, self.run_id)
+        with self.writing():
+            for closer in self.closers:
+                closer(reason)
+        with self.writing():
+            self.recorder.record(self.db, self.run_id)
         self.close(reason)
 
     def close_after_forced_stop(self) -> None:
@@ -263,27 +307,38 @@ class ArchiveSession:
         self.close(FORCED)
 
     def close(self, reason: str = "finished") -> None:
-        if self.page_types:
+        if self.page_types and self.failure is None:
             # Page types are decided after the capture is written: keep them in the WARC
             # too, so that a reindex restores them.
-            self.warc.metadata(f"urn:portal-archive:run:{self.run_id}:page-types",
-                               {"page_types": self.page_types},
-                               refers_to=None, record_type="metadata")
-        self.flush()
-        self.warc.close()
+            with self.writing():
+                self.warc.metadata(f"urn:portal-archive:run:{self.run_id}:page-types",
+                                   {"page_types": self.page_types},
+                                   refers_to=None, record_type="metadata")
+        with self.writing():
+            self.flush()
+        with self.writing():
+            self.warc.close()
         self.crawler.stats.set_value("archive/warc_bytes", self.warc.bytes_written)
-        self.db["runs"].update(self.run_id, {
-            "ended": index.now(),
-            "status": reason,
-            "stats": json.dumps({**self.counts, "warc_bytes": self.warc.bytes_written}),
-        })
-        # Search's impact tiers are relearned when the archive has quadrupled since.
-        with self.db.conn:
-            search.maintain(self.db)
+        with self.writing():
+            self.db["runs"].update(self.run_id, {
+                "ended": index.now(),
+                "status": reason,
+                "stats": json.dumps({**self.counts, "warc_bytes": self.warc.bytes_written}),
+            })
+        if self.failure is None:
+            # Search's impact tiers are relearned when the archive has quadrupled since.
+            with self.writing(), self.db.conn:
+                search.maintain(self.db)
         self.db.close()
         self.opened = False
 
     def engine_stopped(self) -> None:
         if self.job is not None:
-            self.job.finish(self.reason)
+            with self.writing():
+                self.job.finish(self.reason)
         self.lock.release()
+
+
+def _not_a_write_error(record: logging.LogRecord) -> bool:
+    error = record.exc_info[1] if record.exc_info else None
+    return not isinstance(error, (OSError, sqlite3.OperationalError))

@@ -12,10 +12,11 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 
+from archive.diskerrors import WRITE_ERRORS
 from archive.warc import payload_digest, warc_date
 from crawler.extensions.session import ArchiveSession
 
@@ -73,6 +74,15 @@ class WarcCaptureMiddleware:
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
+        if self.session.failure is not None:
+            raise IgnoreRequest("the archive cannot be written")
+        try:
+            return self.archive(request, response)
+        except WRITE_ERRORS as e:
+            self.session.write_failed(e)
+            raise IgnoreRequest("the archive cannot be written") from None
+
+    def archive(self, request: Request, response: Response) -> Response:
         session = self.session
         date = warc_date()
         previous = None

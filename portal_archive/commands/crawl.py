@@ -4,7 +4,8 @@ registry they crawl from.
 Exit codes of ``portal-archive crawl``: 0 every portal crawled and healthy; 1 some portal
 failed (its home page did not answer, or its crawl stopped early); 2 usage error (click's);
 3 another crawl holds the data directory's lock, nothing done; 4 an alarm was raised (alarms
-win over failures: a failing portal that crossed a threshold is in alarm).
+win over failures: a failing portal that crossed a threshold is in alarm); 5 the archive could
+not be written (disk full, read-only, I/O error: one line names the file), the crawl stopped.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from portal_archive.common import (
 )
 from portal_archive.demo.server import FixtureServer
 
-EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM = 0, 1, 3, 4
+EXIT_OK, EXIT_PARTIAL, EXIT_LOCKED, EXIT_ALARM, EXIT_WRITE = 0, 1, 3, 4, 5
 # What the operator is told of a crawl that did not simply finish (health.Ending.kind).
 ENDING_LINES = {
     health.UNRECORDED: "error: {portal}: the crawl recorded nothing (see {log})",
@@ -67,6 +68,13 @@ ENDING_LINES = {
                  "of it goes on where this one stopped",
     health.ERROR: "error: {portal}: {why} (log: {log})",
 }
+
+
+class OneLine(logging.Formatter):
+    """A log record as its first line alone, its traceback left to the log file."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return next(iter(record.getMessage().splitlines()), "")
 
 
 class Locked(click.ClickException):
@@ -97,6 +105,11 @@ class CrawlJob:
         # progress line on a terminal, never glued to it).
         self.stderr_handler = LineHandler(sys.stderr)
         self.stderr_handler.setLevel(logging.ERROR)
+        # One line per error: the log file has the tracebacks.
+        self.stderr_handler.setFormatter(OneLine())
+        # A log file that cannot be written (disk full) is said once, by the crawl, not on
+        # every line logged.
+        logging.raiseExceptions = False
         logging.getLogger().addHandler(self.stderr_handler)
         return self
 
@@ -109,7 +122,7 @@ class CrawlJob:
         An alarm may quote the home page's title: no control character of it is printed."""
         line = terminal_safe(line)
         print_above(line, sys.stderr)
-        with self.log_file.open("a", encoding="utf-8") as log:
+        with contextlib.suppress(OSError), self.log_file.open("a", encoding="utf-8") as log:
             log.write(line + "\n")
 
     def settings(self) -> dict[str, Any]:
@@ -133,6 +146,18 @@ class CrawlJob:
         which = (f"--url {shlex.quote(portal.base_url)}" if self.adhoc
                  else f"--portal {shlex.quote(portal.id)}")
         return f"portal-archive {data}recover {which} --source ia"
+
+    def conclude(self, summaries: list[CrawlSummary], portals: list[Any],
+                 settings: Any) -> int:
+        """The crawl's exit code, once its verdicts are recorded (``finish``); not when the
+        archive could not be written: the crawl said so in one line, and the index cannot
+        take the run's verdicts now."""
+        if any(s.write_error for s in summaries):
+            return EXIT_WRITE
+        for summary in summaries:
+            for line in summary.limits_reached:  # a limit may keep new articles unfound
+                self.report(f"warning: {summary.portal}: {line}")
+        return self.finish(portals, settings)
 
     def finish(self, portals: list[Any], settings: Any) -> int:
         """Record the job and its verdicts (archive/health.py), tell how each crawl ended and
@@ -281,7 +306,8 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
     Every request and response goes to WARC; articles go to the index. Made for cron: one crawl
     at a time per data directory, the log in DATA/logs/<run-id>.log, nothing printed but errors
     and alarms unless on a terminal. Exit status: 0 done, 1 some portal failed, 2 usage error,
-    3 another crawl is running, 4 alarm (see 'portal-archive status').
+    3 another crawl is running, 4 alarm (see 'portal-archive status'), 5 the archive could not
+    be written (disk full).
 
     \b
     Example:
@@ -310,10 +336,8 @@ def crawl_command(ctx: click.Context, portal_ids: tuple[str, ...], all_portals: 
         overrides = {**job.settings(), **overrides}
         portals = job.with_full_crawls(portals)
         summaries = run_crawl(portals, ctx.obj["data"], overrides, fixtures)
-        for summary in summaries:
-            for line in summary.limits_reached:  # a limit may keep new articles unfound
-                job.report(f"warning: {summary.portal}: {line}")
-        exit_code = job.finish(portals, project_settings(ctx.obj["data"], overrides))
+        exit_code = job.conclude(summaries, portals,
+                                 project_settings(ctx.obj["data"], overrides))
     if as_json:
         echo_json([asdict(s) for s in summaries])
     elif sys.stdout.isatty():
