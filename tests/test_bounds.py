@@ -63,22 +63,13 @@ def runs(data: Path) -> list[dict]:
 
 
 @contextmanager
-def refusing_port() -> Iterator[int]:
-    """A loopback port bound but not listening: every connection to it is refused."""
+def loopback_port(*, listen: bool) -> Iterator[int]:
+    """A loopback port bound for the test: without ``listen`` every connection to it is
+    refused; with it, connections are accepted and never answered."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
-
-
-@contextmanager
-def silent_port() -> Iterator[int]:
-    """A loopback port that accepts connections and never answers."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
+    if listen:
+        sock.listen(16)
     try:
         yield sock.getsockname()[1]
     finally:
@@ -114,7 +105,7 @@ def test_unresolvable_portal_ends_down(tmp_path):
 
 
 def test_refusing_portal_ends_down(tmp_path):
-    with refusing_port() as port:
+    with loopback_port(listen=False) as port:
         url = f"http://127.0.0.1:{port}/"
         proc = run_cli("crawl", "--url", url, *DOWN_FAST, data=tmp_path, check=False,
                        timeout=120)
@@ -136,7 +127,7 @@ def test_portal_answering_502_everywhere_ends_down(portal_server, tmp_path):
 def test_silent_portal_ends_down_by_time(tmp_path):
     # Connections are accepted, nothing ever answers: the time bound ends it, and the
     # downloads under way (DOWNLOAD_TIMEOUT is 30 s) are abandoned, not waited for.
-    with silent_port() as port:
+    with loopback_port(listen=True) as port:
         url = f"http://127.0.0.1:{port}/"
         proc = run_cli("crawl", "--url", url, "-s", "PORTAL_DOWN_ATTEMPTS=0",
                        "-s", "PORTAL_DOWN_TIMEOUT=2", data=tmp_path, check=False,
@@ -146,6 +137,14 @@ def test_silent_portal_ends_down_by_time(tmp_path):
     assert "Traceback" not in proc.stderr
     (run,) = runs(tmp_path)
     assert run["status"] == "down"
+
+
+def assert_resumes_to_the_end(data: Path) -> None:
+    """The next crawl of aluoi-tth goes on from the queue kept and stores every article."""
+    again = run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
+                    "-s", "LOG_LEVEL=WARNING", data=data)
+    assert again.returncode == 0
+    assert committed_articles(data / "index.db") == len(ALUOI_GOLD)
 
 
 # -- signals -----------------------------------------------------------------------------------
@@ -232,11 +231,7 @@ def test_ctrl_c_on_a_terminal_stops_at_once_and_keeps_the_queue(tmp_path):
     assert int(row[2]) == committed_articles(data / "index.db") < len(ALUOI_GOLD)
     assert (data / "jobs" / "aluoi-tth" / "interrupted.json").exists()
     assert runs(data)[-1]["status"] == "shutdown"
-    # The queue kept is the rest of the portal.
-    again = run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
-                    "-s", "LOG_LEVEL=WARNING", data=data)
-    assert again.returncode == 0
-    assert committed_articles(data / "index.db") == len(ALUOI_GOLD)
+    assert_resumes_to_the_end(data)  # the queue kept is the rest of the portal
 
 
 def test_second_ctrl_c_stops_at_once_and_the_summary_tells_the_truth(tmp_path):
@@ -315,10 +310,7 @@ def test_time_budget_stops_the_portal_and_keeps_its_queue(tmp_path):
     assert committed_articles(data / "index.db") < len(ALUOI_GOLD)
     assert json.loads((data / "jobs" / "aluoi-tth" / "interrupted.json").read_text())[
         "reason"] == "time_budget"
-    again = run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
-                    "-s", "LOG_LEVEL=WARNING", data=data)
-    assert again.returncode == 0
-    assert committed_articles(data / "index.db") == len(ALUOI_GOLD)
+    assert_resumes_to_the_end(data)
 
 
 # -- broken URLs and slow pages ------------------------------------------------------------------
