@@ -17,7 +17,7 @@ from archive.export.records import FIELDS, inert
 from archive.export.tabular import CsvWriter, JsonlWriter
 from archive.filters import FilterError, Filters, period
 from archive.query import QueryError, parse_query
-from archive.search import FTS_TABLE, MATCHES
+from archive.search.tables import FTS_TABLE, MATCHES
 
 # Text as users type it: letters with and without diacritics, digits, FTS5's own syntax.
 QUERY_TEXT = st.text(alphabet=st.sampled_from(list(
