@@ -18,6 +18,7 @@ from archive.export.records import cells, inert
 from archive.index import open_index
 from archive.warc import OPEN_SUFFIX
 from tests.conftest import gold_records, run_cli
+from tests.test_recover import query
 
 DAMAGE = re.compile(r"([\w.-]+\.warc\.gz): damaged region at offset (\d+) \(([\d,]+) bytes\)")
 
@@ -27,14 +28,6 @@ def archive(crawled_archive, tmp_path) -> Path:
     data = tmp_path / "data"
     shutil.copytree(crawled_archive, data, ignore=shutil.ignore_patterns("*.lock"))
     return data
-
-
-def query(data: Path, sql: str, params: tuple = ()) -> list[tuple]:
-    conn = sqlite3.connect(data / "index.db")
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 def damage_an_article_capture(data: Path) -> tuple[str, str, int]:
