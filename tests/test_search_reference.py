@@ -13,7 +13,7 @@ from archive import search
 from archive.filters import Filters
 from archive.index import open_index, store_article, upsert_portal
 from archive.query import Term, parse_query
-from archive.search import indexing, ranking, scope, tables
+from archive.search import indexing, ranking, scope, scoring, tables
 from archive.vietnamese import exact_word, fold_word, words
 
 SYLLABLES = ("nông thôn mới hội đồng nhân dân đường dương giao thông thủy lợi xã huyện "
@@ -160,7 +160,7 @@ def test_scores_are_fts5_bm25(archive, query):
     db, _ = archive
     reference = fts5_bm25(db, query)
     parsed = parse_query(query)
-    ranked = ranking.Scorer(db, parsed, "folded").rank(list(reference))
+    ranked = scoring.Scorer(db, parsed, "folded").rank(list(reference))
     assert sorted(ranked) == sorted(reference)
     scores = [reference[k] for k in ranked]
     if len(parsed.terms) == 1:  # one term: its idf is left out, the order is the same
@@ -177,6 +177,29 @@ def test_one_word_tiers_give_bm25_top(archive, query):
     hits = search.search(db, query, limit=5, candidates=15)
     full = search.search(db, query, limit=5, candidates=100000)
     assert len(hits) == 5 and [h["url"] for h in hits] == [h["url"] for h in full]
+
+
+def test_a_page_the_tiers_call_exact_is_bm25s_own(archive):
+    # The threshold algorithm stops reading when no article left can beat the page's last
+    # score; a page it calls exact must be what scoring every match gives, and it must get
+    # there for several words (not only one, whose tiers are its top by construction).
+    db, _ = archive
+    everything = scope.filter_scope(db, Filters())
+    exact_pages = set()
+    for query in ["xa huyen", "hội đồng", "giao thong", "nong thon", "nhan dan tinh",
+                  "thuy loi OR hai ha", "ng* xa"]:
+        parsed = parse_query(query)
+        found = scope.source_for(parsed, "folded").matching(db, everything)
+        scorer = scoring.Scorer(db, parsed, "folded")
+        full = scorer.rank(found)
+        for wanted in (1, 3, 5):
+            for budget in (5, 40):
+                page, exact = ranking.by_impact(db, scorer, everything, wanted, found[:20],
+                                                budget)
+                if exact:
+                    exact_pages.add(query)
+                    assert page[:wanted] == full[:wanted], (query, wanted, budget)
+    assert len(exact_pages) >= 2
 
 
 def test_province_names_come_from_the_index(archive):

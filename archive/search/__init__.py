@@ -18,22 +18,18 @@ walks the months from the newest, one FTS5 query each, until the page is full.
 
 A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
 
-Ranking (``--sort relevance``): articles that match the words exactly as typed (with their
-diacritics) come first, then those that match only once folded (a tier that is not searched
-when the exact one fills the page). Inside a tier, articles are ordered by bm25 exactly as
-FTS5's ``bm25()`` computes it (k1 = 1.2, b = 0.75, a match in the title counting ten times one
-in the body, idf from the number of articles holding each term, length from FTS5's own
-counts), computed here for a set of candidates: every match when there are at most
-``CANDIDATES``; otherwise the matches among the impact tiers of the query's words, from the
-finest level down, until there are enough. For one word that is bm25's own top; for several
-words it is an approximation, whose overlap with bm25 over every match ``bench/search_bench.py``
-measures. FTS5's ``bm25()`` itself is not used: it counts every match of every term in the
-whole index first, seconds for a common word at a million articles.
+Ranking (``--sort relevance``): exact-diacritic matches first, then fold-only ones; inside
+each, bm25 as FTS5's ``bm25()`` defines it, computed here from the stored text (``scoring``:
+FTS5's own counts every match of every term first, seconds for a common word at a million
+articles), for every match when there are at most ``CANDIDATES``, else by the threshold
+algorithm over the impact tiers (``ranking``): exact when its bound is reached, the best of
+those scored otherwise.
 
 The stages, one module each, each importing only those above it in this list:
 ``tables`` (names, opening), ``terms`` (an article's word forms and filter terms), ``tiers``
 (learning the impact tiers), ``indexing`` (keeping the tables in step), ``scope`` (filters
-as terms, reading matches), ``ranking`` (candidates and bm25), ``snippets``, ``results``
+as terms, reading matches), ``scoring`` (bm25 of a few articles), ``ranking`` (which are
+scored, in what order), ``snippets``, ``results``
 (a search's hits). The query language is ``archive/query.py``.
 """
 

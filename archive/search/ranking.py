@@ -1,24 +1,47 @@
-"""Ranking: bm25 as FTS5's bm25() defines it, computed here for a bounded set of candidates."""
+"""Ranking (``--sort relevance``): which articles are scored, and in what order they come.
+
+Articles that match the words exactly as typed (with their diacritics) come first, then those
+that match only once folded (a tier not searched when the exact one fills the page). Inside a
+tier, articles are ordered by bm25 (``archive/search/scoring.py``), ties newest first:
+
+- a query with at most ``CANDIDATES`` matches has every match scored: bm25's own order;
+- a broader one is ranked by the threshold algorithm over the impact tiers
+  (``archive/search/tiers.py``). Reading the tiers of the query's words level by level gives
+  every article where some word weighs at least that level's threshold, and for each such
+  article the level of each of its words: an upper bound of its score without reading it.
+  Articles are scored (their text read) in the order of those bounds, at most ``SCORED``;
+  once the last of the page's scores is at least the bound of every article not yet scored
+  (those read from the tiers, and those in none of them: every word below the deepest
+  threshold read), the page is bm25's own, exactly. When the budget runs out first, the
+  page is the best of the articles scored: an approximation, whose overlap with bm25 over
+  every match ``bench/search_bench.py`` measures. A tier that finds fewer matches than the
+  page needs (a narrow filter) is completed with the newest matches.
+"""
 
 from __future__ import annotations
 
-import math
-import re
 from collections import defaultdict
-from functools import cache
 from typing import TYPE_CHECKING
 
 from archive.query import Query, Term
 from archive.search.scope import Scope, Source, source_for
-from archive.search.tables import AUX_TABLE, FTS_TABLE, META_TABLE, TERMS_TABLE
-from archive.search.tiers import BM25_B, BM25_K1, CANDIDATES, LEVELS, TITLE_WEIGHT
-from archive.vietnamese import exact_word, fold_word, words
+from archive.search.scoring import Scorer
+from archive.search.tables import AUX_TABLE, META_TABLE, TERMS_TABLE
+from archive.search.tiers import BM25_K1, CANDIDATES, LEVELS
+from archive.vietnamese import fold_word
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
 
+SCORED = 240  # articles scored at most from the tiers (each one's text read: ~0.1 ms)
+BATCH = 40  # scored at a time between two checks of the bounds
+POOL = 5000  # tier rows read (rowids only) before candidates are ordered by their bounds
+
+
 def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool,
-                     wanted: int, candidates: int) -> list[int]:
+                    wanted: int, candidates: int = CANDIDATES) -> list[int]:
+    """Rowids of the best ``wanted`` matches (or more), best first: every match scored
+    when there are at most ``candidates``, else at most ``SCORED`` (nor ``candidates``)."""
     if exact_only:
         tiers = ["exact"]
     else:
@@ -30,180 +53,101 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
             break  # the exact tier alone fills the page: fold-only matches come after it
         source = source_for(query, tier)
         found = source.matching(db, scope, limit=candidates + 1)
-        if len(found) > candidates:
-            # Several words or a phrase: a match in the title weighs ten in the body, and
-            # the words' tiers do not see a phrase's repeats: the (newest) articles with the
-            # whole query in their title are candidates too.
-            titled = [] if source.table != FTS_TABLE or _words_in(query) < 2 else Source(
-                FTS_TABLE, query.fts(tier, title_only=True), "meta").matching(
-                    db, scope, limit=candidates // 2)
-            seen_titles = set(titled)
-            pool = titled + [k for k in _tier_candidates(db, query, source, scope, wanted,
-                                                         candidates - len(titled))
-                             if k not in seen_titles]
-            if len(pool) < wanted:  # too few in the tiers (a narrow filter): add the newest
-                known = set(pool)
-                pool += [k for k in found if k not in known][:candidates - len(pool)]
-            found = pool
-        for key in Scorer(db, query, tier).rank(found):
+        scorer = Scorer(db, query, tier)
+        if len(found) <= candidates:
+            ranked = scorer.rank(found)
+        else:
+            budget = max(min(SCORED, candidates), wanted)
+            ranked, _ = by_impact(db, scorer, scope, wanted, found, budget)
+        for key in ranked:
             if key not in seen:
                 seen.add(key)
                 order.append(key)
     return order
 
 
-def _words_in(query: Query) -> int:
-    return sum(len(t.words) for t in query.terms)
+def _units(term: Term) -> list[str]:
+    """The ``search_terms`` names whose tiers bound the term's weight in an article: its
+    word, each word of a phrase (a phrase is no more frequent than any of its words), the
+    prefix (a longer prefix is no more frequent than its first three letters)."""
+    if term.prefix:
+        folded = fold_word(term.words[0])
+        return [folded[:3] + "*"] if len(folded) >= 2 else []
+    return [fold_word(w) for w in term.words]
 
 
-def _tier_candidates(db: Connection, query: Query, source: Source, scope: Scope,
-                     wanted: int, candidates: int) -> list[int]:
-    """Matches among the impact tiers of the query's words, finest level first, until there
-    are ``wanted`` and some to spare (at most ``candidates``)."""
-    names = {fold_word(w) for t in query.terms if not t.prefix for w in t.words}
-    prefixes = {fold_word(t.words[0]) for t in query.terms if t.short_prefix}
-    if not names and not prefixes:
-        return []
-    known = {term for (term,) in db.execute(
-        f"select term from {TERMS_TABLE} where l1 is not null and term in "
-        f"({', '.join('?' * (len(names) + len(prefixes)))})",
-        [*names, *(p + "*" for p in prefixes)])}
-    found: list[int] = []
-    seen: set[int] = set()
-    for level in range(1, len(LEVELS) + 1):
-        tokens = [f"t{level}{w}" for w in names if w in known]
-        tokens += [f"u{level}{p}" for p in prefixes if p + "*" in known]
-        if not tokens:
-            return []
-        tier = Source(AUX_TABLE, " OR ".join(f'"{t}"' for t in tokens), "")
-        keys = tier.matching(db, scope, limit=2 * candidates)
-        for key in source.among(db, scope, keys) if source.table == FTS_TABLE else keys:
-            if key not in seen:
-                seen.add(key)
-                found.append(key)
-        if len(found) >= min(candidates, wanted + 40):
-            return found[:candidates]
-    return found
+class Bounds:
+    """Upper bounds of articles' scores from the levels of their words' tiers."""
+
+    def __init__(self, db: Connection, scorer: Scorer) -> None:
+        self.scorer = scorer
+        self.units = [_units(t) for t in scorer.terms]
+        names = sorted({u for units in self.units for u in units})
+        self.thresholds: dict[str, tuple[float, ...]] = {}
+        if names:
+            for name, *levels in db.execute(
+                    f"select term, l1, l2, l3, l4, l5, l6 from {TERMS_TABLE} where "
+                    f"l1 is not null and term in ({', '.join('?' * len(names))})", names):
+                self.thresholds[name] = tuple(levels)
+        learned = db.execute(f"select value from {META_TABLE} where name = 'average_length'"
+                             ).fetchone()
+        # The tiers were cut with the average length of their sample: an archive whose
+        # articles have grown longer since weighs a word a little more in each of them.
+        self.drift = min(1.0, (learned[0] if learned else 0.0) / scorer.average) or 1.0
+        self.depth = 0  # the levels read
+
+    def impact(self, unit: str, level: int | None) -> float:
+        """The most the unit can weigh (``tf / (tf + norm)``) in an article where its tier
+        level is ``level`` (None: in none of the levels read)."""
+        thresholds = self.thresholds.get(unit)
+        if thresholds is None:
+            return 1.0
+        if level is None:
+            most = thresholds[self.depth - 1] if self.depth else 1.0
+        else:
+            most = thresholds[level - 2] if level > 1 else 1.0
+        return most / (most + self.drift * (1 - most)) if most < 1 else 1.0
+
+    def score(self, levels: dict[str, int]) -> float:
+        """The most an article can score whose units are at ``levels``."""
+        total = 0.0
+        for idf, units in zip(self.scorer.idfs, self.units, strict=True):
+            weight = min((self.impact(u, levels.get(u)) for u in units), default=1.0)
+            total += idf * (BM25_K1 + 1) * weight
+        return total
 
 
-@cache
-def _letter_classes() -> dict[str, str]:
-    """Every letter that folds to each ASCII letter, both cases: a regular expression
-    class, to find a folded word in the stored (NFC) text without folding all of it."""
-    variants: dict[str, set[str]] = defaultdict(set)
-    for code in range(0x41, 0x1F00):
-        char = chr(code)
-        if char.isalpha():
-            folded = fold_word(char)
-            if len(folded) == 1 and folded.isascii():
-                variants[folded].add(char)
-    return {letter: "[" + "".join(sorted(chars)) + "]" for letter, chars in variants.items()}
-
-
-def _term_pattern(term: Term) -> re.Pattern[str]:
-    """The term in stored text, whatever its diacritics and case. It does not check that a
-    word starts where it starts (``_starts_word`` does): a pattern that begins with a
-    character class lets the regular expression engine skip ahead to it, five times faster
-    than a look-behind at every position."""
-    classes = _letter_classes()
-    parts = ["".join(classes.get(c, re.escape(c)) for c in fold_word(w)) for w in term.words]
-    return re.compile(r"\W+".join(parts) + (r"\w*" if term.prefix else r"(?!\w)"))
-
-
-def _starts_word(text: str, m: re.Match[str]) -> bool:
-    start = m.start()
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
-
-
-def varints(blob: bytes) -> list[int]:
-    out, value = [], 0
-    for byte in blob:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            out.append(value)
-            value = 0
-    return out
-
-
-class Scorer:
-    """bm25 as FTS5's bm25() computes it over the search table, for a few articles."""
-
-    def __init__(self, db: Connection, query: Query, tier: str) -> None:
-        self.db, self.query, self.tier = db, query, tier
-        averages = db.execute(f"select block from {FTS_TABLE}_data where id = 1").fetchone()
-        counts = (varints(averages[0]) if averages else []) or [0]
-        self.total = counts[0] or 1
-        learned = db.execute(f"select value from {META_TABLE} where name = 'articles'").fetchone()
-        self.learned_total = learned[0] if learned else 0
-        self.average = (sum(counts[1:]) / self.total) or 1.0
-        self.terms = query.terms
-        self.patterns = [_term_pattern(t) for t in self.terms]
-        self.forms = [[exact_word(w) for w in t.words] if t.is_exact(tier) else None
-                      for t in self.terms]
-
-    def rank(self, keys: list[int]) -> list[int]:
-        if not keys:
-            return []
-        if len(keys) == 1:
-            return keys
-        # One term: its idf is the same for every article and changes no order.
-        idfs = [self._idf(t) for t in self.terms] if len(self.terms) > 1 else [1.0]
-        # (``self.terms`` is the groups' terms in order: group by group below.)
-        marks = ", ".join(str(int(k)) for k in keys)
-        lengths = {k: sum(varints(sz)) for k, sz in self.db.execute(
-            f"select id, sz from {FTS_TABLE}_docsize where id in ({marks})")}
-        texts = {r: (title or "", "\n".join(x for x in (summary, text) if x))
-                 for r, title, summary, text in self.db.execute(
-                     "select rowid, title, summary, text from articles where rowid in "
-                     f"({marks})")}
-        score = {}
-        for key in keys:
-            title, body = texts.get(key, ("", ""))
-            norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths.get(key, 0) / self.average)
-            tfs = [TITLE_WEIGHT * self._count(i, p, title) + self._count(i, p, body)
-                   for i, p in enumerate(self.patterns)]
-            total, i = 0.0, 0
-            for group in self.query.groups:
-                # As FTS5 does, a group of words the article does not have all of counts
-                # for nothing, even the words of it that the article has.
-                found = tfs[i:i + len(group)]
-                if all(found):
-                    total += sum(idf * tf * (BM25_K1 + 1) / (tf + norm)
-                                 for idf, tf in zip(idfs[i:i + len(group)], found, strict=True))
-                i += len(group)
-            score[key] = total
-        return sorted(keys, key=lambda k: (-score[k], -k))
-
-    def _count(self, i: int, pattern: re.Pattern[str], text: str) -> int:
-        forms = self.forms[i]
-        return sum(1 for m in pattern.finditer(text) if _starts_word(text, m) and (
-            forms is None or [exact_word(w) for w in words(m.group())] == forms))
-
-    def _idf(self, term: Term) -> float:
-        n = self._df(term)
-        idf = math.log((self.total - n + 0.5) / (n + 0.5))
-        return idf if idf > 0 else 1e-6
-
-    def _df(self, term: Term) -> float:
-        """How many articles hold the term: learned for frequent words, counted for others
-        (and for phrases, counted up to a bound)."""
-        exact = term.is_exact(self.tier)
-        if len(term.words) == 1:
-            form = exact_word(term.words[0]) if exact else fold_word(term.words[0])
-            name = ("=" if exact else "") + form + ("*" if term.prefix else "")
-            known = self.db.execute(f"select df from {TERMS_TABLE} where term = ?",
-                                    [name]).fetchone()
-            if known:  # counted when the archive had ``learned_total`` articles
-                return known[0] * self.total / (self.learned_total or self.total)
-            if not term.prefix:
-                row = self.db.execute(f"select doc from {FTS_TABLE}_vocab where term = ?",
-                                      [form]).fetchone()
-                return row[0] if row else 0
-        column = "{title_x body_x}" if exact else "{title_f body_f}"
-        bound = 5 * CANDIDATES
-        n = self.db.execute(f"select count(*) from (select 1 from {FTS_TABLE} where "
-                            f"{FTS_TABLE} match ? limit {bound})",
-                            [f"{column} : {term.fts(exact)}"]).fetchone()[0]
-        if n < bound:
-            return n
-        return min((self._df(Term([w])) for w in term.words), default=n)
+def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int,
+              newest: list[int], budget: int) -> tuple[list[int], bool]:
+    """The best ``wanted`` matches by the threshold algorithm over the impact tiers (see the
+    module's docstring), at most ``budget`` scored, and whether they are bm25's own top;
+    ``newest`` (matches) are scored too when the tiers run out first."""
+    bounds = Bounds(db, scorer)
+    levels: dict[int, dict[str, int]] = defaultdict(dict)
+    tiered = sorted(bounds.thresholds)
+    for level in range(1, len(LEVELS) + 1) if tiered else ():
+        for unit in tiered:
+            token = f"u{level}{unit[:-1]}" if unit.endswith("*") else f"t{level}{unit}"
+            for key in Source(AUX_TABLE, f'"{token}"', "").matching(db, scope):
+                levels[key].setdefault(unit, level)
+        bounds.depth = level
+        if len(levels) >= POOL:
+            break
+    unseen = bounds.score({})
+    bound = {key: bounds.score(units) for key, units in levels.items()}
+    queue = sorted(bound, key=lambda k: (-bound[k], -k))
+    scores: dict[int, float] = {}
+    done, exact = 0, False
+    while done < min(len(queue), budget):
+        batch = queue[done:min(done + BATCH, budget)]
+        done += len(batch)
+        scores.update(scorer.scores(batch, verify=True))
+        if len(scores) >= wanted:
+            last = sorted(scores.values(), reverse=True)[wanted - 1]
+            if last >= max(bound[queue[done]] if done < len(queue) else 0.0, unseen):
+                exact = True  # no article left can score more than the page's last
+                break
+    if not exact:  # the tiers ran out (or a narrow filter): the newest matches too
+        more = [k for k in newest if k not in scores][:max(budget - done, wanted - len(scores))]
+        scores.update(scorer.scores(more, verify=False))
+    return sorted(scores, key=lambda k: (-scores[k], -k)), exact

@@ -26,7 +26,7 @@ def search(db: Connection, text: str, *, filters: Filters | None = None,
            candidates: int = CANDIDATES) -> list[dict[str, Any]]:
     """Hits for what a user typed, best first; each hit carries its WARC pointer and a
     snippet with the matched words between ``\\x02`` and ``\\x03``. ``candidates`` bounds
-    how many articles are scored per tier (see the module's docstring)."""
+    how many articles are scored per tier (``archive/search/ranking.py``)."""
     query = parse_query(text)
     if sort not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}")

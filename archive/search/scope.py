@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
@@ -115,17 +114,6 @@ class Source:
         return [r for (r,) in db.execute(
             f"select rowid from {self.table} where {self.table} match ? "
             "order by rowid desc limit ?", [self._match(scope, days), limit])]
-
-    def among(self, db: Connection, scope: Scope, rowids: Iterable[int]) -> list[int]:
-        """Those of ``rowids`` that match."""
-        rowids = list(rowids)
-        found: list[int] = []
-        for i in range(0, len(rowids), 500):
-            chunk = ", ".join(str(int(r)) for r in rowids[i:i + 500])
-            found += [r for (r,) in db.execute(
-                f"select rowid from {self.table} where {self.table} match ? and rowid in "
-                f"({chunk})", [self._match(scope)])]
-        return found
 
     def count(self, db: Connection, scope: Scope) -> int:
         return db.execute(f"select count(*) from {self.table} where {self.table} match ?",
