@@ -175,6 +175,16 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
             ctx.exit(EXIT_LOCKED)
     for fetcher in fetchers.values():
         fetcher.close()
+    failed = _report_failures(results)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+    else:
+        _print(results, dry_run)
+    ctx.exit(EXIT_PARTIAL if failed else EXIT_OK)
+
+
+def _report_failures(results: list[Any]) -> bool:
+    """One line per source given up or with captures not fetched; True if there was one."""
     failed = False
     for result in results:
         for s in result.sources:
@@ -186,11 +196,7 @@ def recover_command(ctx: click.Context, portal_ids: tuple[str, ...], url: str | 
                 failed = True
                 click.echo(f"error: {result.portal}: {s.source}: {s.failed} captures could "
                            "not be fetched (the next run tries them again)", err=True)
-    if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
-    else:
-        _print(results, dry_run)
-    ctx.exit(EXIT_PARTIAL if failed else EXIT_OK)
+    return failed
 
 
 def _recovery_worker(data: Path, redis_url: str, sources: list[Any], overrides: dict[str, Any],
@@ -285,26 +291,61 @@ def discover_command(province: str | None, domains: tuple[str, ...],
         portal-archive recover --registry my-portals.toml --portal aluoi-hue-gov-vn --source ia
     """
     overrides = parse_settings(settings, SOURCE_SETTINGS)
-    if not province and not domains:
-        raise click.UsageError("give --province NAME or --domain DOMAIN")
-    targets = [(d.lower().removeprefix("www."), province) for d in domains]
-    if province and not domains:
-        targets = discover.province_domains(province)
-        if not targets:
-            raise click.UsageError(f"unknown province {province!r}: see "
-                                   "archive/provinces.toml, or give --domain")
+    targets = _discover_targets(province, domains)
     if write_to and write_to.resolve() == REGISTRY_FILE.resolve():
         raise click.UsageError("--write: not the shipped registry; give a file of your own")
+    rows = sorted(_discover_hosts(_discover_sources(source_names, cdx, overrides), targets,
+                                  {**SOURCE_SETTINGS, **overrides}).values(),
+                  key=lambda h: h.host)
+    if not offline:
+        for host in rows:
+            host.answers = _answers(host.host)
+    if write_to:
+        _write_entries(write_to, rows, targets)
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in rows], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{'host':<40} {'first':<10} {'last':<10} {'captures':>8}  "
+               f"{'answers':<7} district")
+    for h in rows:
+        answers = "-" if h.answers is None else ("yes" if h.answers else "no")
+        click.echo(f"{h.host:<40} {h.first:<10} {h.last:<10} {h.captures:>8}  {answers:<7} "
+                   f"{h.district or ''}")
+
+
+def _discover_targets(province: str | None,
+                      domains: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    """(domain, province) pairs to look under: the domains given, else the province's."""
+    if not province and not domains:
+        raise click.UsageError("give --province NAME or --domain DOMAIN")
+    if domains:
+        return [(d.lower().removeprefix("www."), province) for d in domains]
+    targets = discover.province_domains(province or "")
+    if not targets:
+        raise click.UsageError(f"unknown province {province!r}: see "
+                               "archive/provinces.toml, or give --domain")
+    return list(targets)
+
+
+def _discover_sources(source_names: tuple[str, ...], cdx: str | None,
+                      overrides: dict[str, Any]) -> list[Any]:
+    """The archives to ask: those named (ia by default), and the --cdx one."""
     try:
         sources = [build(n, overrides) for n in source_names or (() if cdx else ("ia",))]
     except SourceError as e:
         raise click.UsageError(str(e)) from None
     if cdx:
         sources.append(build(urlsplit(cdx).hostname or "archive", overrides, cdx=cdx))
+    return sources
+
+
+def _discover_hosts(sources: list[Any], targets: list[tuple[str, str | None]],
+                    settings: dict[str, Any]) -> dict[str, Any]:
+    """Every host the ``sources`` list under the ``targets``, with its district when its
+    name spells one; a source that fails is an error line."""
     found: dict[str, Any] = {}
-    settings_all = {**SOURCE_SETTINGS, **overrides}
     for source in sources:
-        fetcher = Fetcher.for_source(source, settings_all)
+        fetcher = Fetcher.for_source(source, settings)
         try:
             endpoints = ([source.cdx] if source.kind != COMMONCRAWL
                          else crawl_endpoints(fetcher, source))
@@ -323,31 +364,23 @@ def discover_command(province: str | None, domains: tuple[str, ...],
             raise click.ClickException(f"{source.name}: {e}") from None
         finally:
             fetcher.close()
-    rows = sorted(found.values(), key=lambda h: h.host)
-    if not offline:
-        for host in rows:
-            host.answers = _answers(host.host)
-    if write_to:
-        try:
-            existing = [p.base_url for p in load_registry().values()]
-            if write_to.exists():
-                existing += [p.base_url for p in load_registry(write_to).values()]
-        except RegistryError as e:
-            raise click.ClickException(str(e)) from None
-        entries = discover.registry_entries(rows, existing)
-        with write_to.open("a", encoding="utf-8") as fh:
-            fh.write(discover.toml_tables(entries, "found by portal-archive discover "
-                                                   f"({', '.join(d for d, _ in targets)})"))
-        click.echo(f"{len(entries)} entries added to {write_to}", err=True)
-    if as_json:
-        click.echo(json.dumps([h.to_dict() for h in rows], ensure_ascii=False, indent=2))
-        return
-    click.echo(f"{'host':<40} {'first':<10} {'last':<10} {'captures':>8}  "
-               f"{'answers':<7} district")
-    for h in rows:
-        answers = "-" if h.answers is None else ("yes" if h.answers else "no")
-        click.echo(f"{h.host:<40} {h.first:<10} {h.last:<10} {h.captures:>8}  {answers:<7} "
-                   f"{h.district or ''}")
+    return found
+
+
+def _write_entries(write_to: Path, rows: list[Any],
+                   targets: list[tuple[str, str | None]]) -> None:
+    """Append the hosts no registry knows yet to the user's registry file ``write_to``."""
+    try:
+        existing = [p.base_url for p in load_registry().values()]
+        if write_to.exists():
+            existing += [p.base_url for p in load_registry(write_to).values()]
+    except RegistryError as e:
+        raise click.ClickException(str(e)) from None
+    entries = discover.registry_entries(rows, existing)
+    with write_to.open("a", encoding="utf-8") as fh:
+        fh.write(discover.toml_tables(entries, "found by portal-archive discover "
+                                               f"({', '.join(d for d, _ in targets)})"))
+    click.echo(f"{len(entries)} entries added to {write_to}", err=True)
 
 
 def _answers(host: str) -> bool:
