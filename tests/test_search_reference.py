@@ -111,16 +111,21 @@ def newest_order(articles: list[dict]) -> list[str]:
 
 @pytest.mark.parametrize("spec", SCOPES, ids=[str(s) for s in SCOPES])
 @pytest.mark.parametrize("query", QUERIES)
-@pytest.mark.parametrize("probe", [scope.PROBE, 3])  # 3: month by month, as when broad
-def test_newest_first_and_count_equal_the_reference(archive, query, spec, probe,
+# (3, ...): span by span, as when broad, each span's articles in scope checked one by one
+# (SPAN 1000) or through FTS5 with the span's date terms (SPAN 0).
+@pytest.mark.parametrize(("probe", "span"), [(scope.PROBE, scope.SPAN), (3, 1000), (3, 0)])
+def test_newest_first_and_count_equal_the_reference(archive, query, spec, probe, span,
                                                     monkeypatch):
     monkeypatch.setattr(scope, "PROBE", probe)
+    monkeypatch.setattr(scope, "SPAN", span)
     db, articles = archive
     expected = [a for a in articles if matches(a, query) and in_scope(a, spec)]
     filters = Filters(**spec)
     hits = search.search(db, query, filters=filters, sort="newest", limit=1000)
     assert [h["url"] for h in hits] == newest_order(expected)
     assert search.count(db, query, filters=filters) == len(expected)
+    page = search.search(db, query, filters=filters, sort="newest", limit=4)
+    assert [h["url"] for h in page] == newest_order(expected)[:4]
     oldest = search.search(db, query, filters=filters, sort="oldest", limit=5, offset=2)
     assert [h["url"] for h in oldest] == newest_order(expected)[::-1][2:7]
 

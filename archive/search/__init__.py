@@ -14,7 +14,8 @@ Two contentless FTS5 tables, keyed by the ``articles`` rowid, hold what search n
   0.01% to its top 3%, with thresholds learned from a sample of the archive (``search_terms``).
 
 Newest-first reads every match and sorts them when there are few (``PROBE``); otherwise it
-walks the months from the newest, one FTS5 query each, until the page is full.
+walks back from the newest day in spans of one day, two, four..., one FTS5 query each, until
+the page is full.
 
 A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
 

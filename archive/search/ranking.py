@@ -23,12 +23,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
-from archive.query import Query, Term
-from archive.search.scope import Scope, Source, source_for
+from archive.query import Query
+from archive.search.scope import Scope, Source, source_for, term_names
 from archive.search.scoring import Scorer
 from archive.search.tables import AUX_TABLE, META_TABLE, TERMS_TABLE
 from archive.search.tiers import BM25_K1, CANDIDATES, LEVELS
-from archive.vietnamese import fold_word
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
@@ -66,22 +65,12 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
     return order
 
 
-def _units(term: Term) -> list[str]:
-    """The ``search_terms`` names whose tiers bound the term's weight in an article: its
-    word, each word of a phrase (a phrase is no more frequent than any of its words), the
-    prefix (a longer prefix is no more frequent than its first three letters)."""
-    if term.prefix:
-        folded = fold_word(term.words[0])
-        return [folded[:3] + "*"] if len(folded) >= 2 else []
-    return [fold_word(w) for w in term.words]
-
-
 class Bounds:
     """Upper bounds of articles' scores from the levels of their words' tiers."""
 
     def __init__(self, db: Connection, scorer: Scorer) -> None:
         self.scorer = scorer
-        self.units = [_units(t) for t in scorer.terms]
+        self.units = [term_names(t) for t in scorer.terms]
         names = sorted({u for units in self.units for u in units})
         self.thresholds: dict[str, tuple[float, ...]] = {}
         if names:

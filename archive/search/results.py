@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from archive.filters import Filters
 from archive.query import QueryError, parse_query
 from archive.search.ranking import CANDIDATES, relevance_order
-from archive.search.scope import filter_scope, source_for
+from archive.search.scope import filter_scope, is_broad, source_for
 from archive.search.snippets import snippet
 
 if TYPE_CHECKING:
@@ -39,7 +39,8 @@ def search(db: Connection, text: str, *, filters: Filters | None = None,
     else:
         source = source_for(query, "exact" if exact else "folded")
         keys = source.by_date(db, scope, limit=limit, offset=offset,
-                           descending=sort == "newest")
+                              descending=sort == "newest",
+                              broad=is_broad(db, query))
     if not keys:
         return []
     rowids = keys

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING
 
 from archive.filters import Filters
-from archive.query import Query
-from archive.search.tables import AUX_TABLE, FTS_TABLE
-from archive.search.terms import UNDATED, date_cover, meta_token, month_end, period_of
+from archive.query import Query, Term
+from archive.search.tables import AUX_TABLE, FTS_TABLE, TERMS_TABLE
+from archive.search.terms import UNDATED, date_cover, meta_token, period_of
 from archive.units import portals_in_province
+from archive.vietnamese import fold_word
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
 
-PROBE = 2000  # newest-first reads every match when there are at most this many
+PROBE = 2000  # newest-first reads every match when there can be at most this many
+SPAN = 1000  # a span of days with at most this many articles in scope is checked one by one
 
 
 def filter_scope(db: Connection, filters: Filters) -> Scope:
@@ -33,7 +36,7 @@ def filter_scope(db: Connection, filters: Filters) -> Scope:
         tokens.append([meta_token("c", filters.category)])
     if filters.sources:
         tokens.append([meta_token("s", source) for source in filters.sources])
-    first, last = _archive_years(db)
+    first, last = _archive_days(db)
     if filters.since:
         first = _bound(filters.since, 0)
     if filters.until:
@@ -47,14 +50,21 @@ def _bound(value: str, end: int) -> date:
     return period[end]
 
 
-def _archive_years(db: Connection) -> tuple[date, date]:
-    """From the first day of the archive's first year to the last of its last."""
+def _archive_days(db: Connection) -> tuple[date, date]:
+    """The archive's first and last publication days."""
     # Two index seeks (min and max in one query would read the whole index).
     low, high = (db.execute(f"select published from articles where published >= '0' "
                             f"order by published {d} limit 1").fetchone() for d in ("", "desc"))
-    low, high = (low or [None])[0], (high or [None])[0]
-    first, last = period_of((low or "")[:4]), period_of((high or "")[:4])
-    return (first[0] if first else date(1900, 1, 1)), (last[1] if last else date.today())
+    first, last = (_day_of((row or [None])[0], end) for row, end in ((low, 0), (high, 1)))
+    return first or date(1900, 1, 1), last or date.today()
+
+
+def _day_of(published: str | None, end: int) -> date | None:
+    """The day (or failing that the month, the year) a ``published`` value starts with."""
+    for size in (10, 7, 4):
+        if period := period_of((published or "")[:size]):
+            return period[end]
+    return None
 
 
 @dataclass
@@ -73,7 +83,7 @@ class Scope:
 
     def expression(self, column: str = "", days: tuple[date, date] | None = None) -> str:
         """The filters as an FTS5 expression to AND with a query's (in ``column``); ``days``
-        narrows the dates further (one month of a newest-first walk)."""
+        narrows the dates further (one span of a newest-first walk)."""
         groups = list(self.meta)
         if days is not None:
             groups.append(date_cover(max(days[0], self.first), min(days[1], self.last))
@@ -84,16 +94,17 @@ class Scope:
         return "".join(f" AND {prefix}(" + " OR ".join(f'"{t}"' for t in group) + ")"
                        for group in groups)
 
-    def months(self, descending: bool) -> list[tuple[date | None, date]]:
-        """The months of the scope in date order, undated articles (None) last when
-        ``descending`` (as SQL sorts no date below any), first otherwise."""
-        months = []
-        day = date(self.first.year, self.first.month, 1)
-        while day <= self.last:
-            months.append((day, month_end(day)))
-            day = month_end(day) + timedelta(days=1)
-        undated = [] if self.dated else [(None, date.min)]
-        return months[::-1] + undated if descending else undated + months
+    def span(self, descending: bool, skip: int, days: int) -> tuple[date, date] | None:
+        """``days`` days of the scope past its ``skip`` newest (or oldest) ones, None when
+        there are none left."""
+        low, high = self.first.toordinal(), self.last.toordinal()
+        if descending:
+            end = high - skip
+            start = max(low, end - days + 1)
+        else:
+            start = low + skip
+            end = min(high, start + days - 1)
+        return (date.fromordinal(start), date.fromordinal(end)) if start <= end else None
 
 
 @dataclass
@@ -119,17 +130,39 @@ class Source:
         return db.execute(f"select count(*) from {self.table} where {self.table} match ?",
                           [self._match(scope)]).fetchone()[0]
 
+    def among(self, db: Connection, rowids: list[int]) -> list[int]:
+        """Those of ``rowids`` (in scope already) that match the query. FTS5 starts the
+        expression over for each of them: the fewer its terms, the better; and no ``order
+        by``, which would make SQLite read every match and keep those."""
+        if not rowids:
+            return []
+        return [r for (r,) in db.execute(
+            f"select rowid from {self.table} where {self.table} match ? and rowid in "
+            f"({', '.join(map(str, rowids))})", [self.query])]
+
     def by_date(self, db: Connection, scope: Scope, *, limit: int, offset: int,
-                descending: bool) -> list[int]:
-        """Rowids of matches in publication order: all of them sorted when there are few,
-        else month by month from the newest (or oldest) until the page is full."""
-        found = self.matching(db, scope, limit=PROBE + 1)
-        if len(found) > PROBE:
-            found = []
-            for days in scope.months(descending):
-                found += self.matching(db, scope, days=days)
-                if len(found) >= offset + limit:
-                    break
+                descending: bool, broad: bool) -> list[int]:
+        """Rowids of matches in publication order: all of them sorted unless the query is
+        ``broad`` (it may match more than ``PROBE``), else span by span of days from the
+        newest (or oldest) until the page is full, each span sized from the matches found
+        per day so far (one day first, at most twice the last). Undated articles come last
+        newest first, first oldest first (as SQL sorts no date below any)."""
+        if not broad:
+            found = self.matching(db, scope)
+        else:
+            wanted, found = offset + limit, []
+            undated = [] if scope.dated else [(None, date.min)]
+            if not descending:
+                found += self._in_span(db, scope, undated.pop()) if undated else []
+            skip, days = 0, 1
+            while len(found) < wanted and (days_span := scope.span(descending, skip, days)):
+                found += self._in_span(db, scope, days_span)
+                skip += (days_span[1] - days_span[0]).days + 1
+                rate = len(found) / skip
+                need = math.ceil(1.5 * (wanted - len(found)) / rate) if rate else 2 * days
+                days = max(1, min(2 * days, need))
+            if undated and len(found) < wanted:
+                found += self._in_span(db, scope, undated[0])
         if not found:
             return []
         direction = "desc" if descending else "asc"
@@ -137,6 +170,41 @@ class Source:
             f"select rowid from articles where rowid in ({', '.join(map(str, found))}) "
             f"order by published {direction}, rowid {direction} limit ? offset ?",
             [limit, offset])]
+
+    def _in_span(self, db: Connection, scope: Scope, days: tuple[date | None, date]
+                 ) -> list[int]:
+        """Matches in a span of days. When the span holds few articles in scope, those
+        (filter and date terms alone: short doclists) are checked against the query one by
+        one: with a narrow filter FTS5 would otherwise leapfrog the query's long doclists
+        through the whole archive."""
+        in_scope = db.execute(f"select rowid from {AUX_TABLE} where {AUX_TABLE} match ? "
+                              "limit ?", [scope.expression("", days)[len(" AND "):],
+                                          SPAN + 1]).fetchall()
+        if len(in_scope) <= SPAN:
+            return self.among(db, [r for (r,) in in_scope])
+        return self.matching(db, scope, days=days)
+
+
+def term_names(term: Term) -> list[str]:
+    """The ``search_terms`` names that bound how many articles hold the term, and how much
+    it weighs in one: its word, each word of a phrase (a phrase is no more frequent than any
+    of its words), the first three letters of a prefix."""
+    if term.prefix:
+        folded = fold_word(term.words[0])
+        return [folded[:3] + "*"] if len(folded) >= 2 else []
+    return [fold_word(w) for w in term.words]
+
+
+def is_broad(db: Connection, query: Query) -> bool:
+    """Whether the query may match more than ``PROBE`` articles (diacritics ignored), from
+    the counts of ``search_terms``: a group of terms matches no more than its rarest; a word
+    that ``search_terms`` does not hold was in too few sampled articles to be counted, and
+    counts as none (an archive with no counts learned is small)."""
+    names = sorted({n for t in query.terms for n in term_names(t)})
+    known = dict(db.execute(f"select term, df from {TERMS_TABLE} where term in "
+                            f"({', '.join('?' * len(names))})", names)) if names else {}
+    return sum(min((min((known.get(n, 0.0) for n in term_names(t)), default=math.inf)
+                    for t in group), default=0.0) for group in query.groups) > PROBE
 
 
 def source_for(query: Query, tier: str) -> Source:
