@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 
 from portal_archive.demo.server import FixtureServer
 
-FIXTURES = Path(__file__).resolve().parent.parent / "portal_archive" / "demo" / "fixtures"
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "portal_archive" / "demo" / "fixtures"
 # The fixture portals are served by our own loopback server: no politeness delay is owed to it.
 FAST_CRAWL = ["-s", "LOG_LEVEL=WARNING"]
 
@@ -70,3 +73,64 @@ def crawled_archive(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("archive")
     run_cli("crawl", "--fixtures", str(FIXTURES), *FAST_CRAWL, data=data)
     return data
+
+
+# -- SQLite connections ------------------------------------------------------------------------
+
+OUR_CODE = tuple(str(ROOT / room) + os.sep
+                 for room in ("archive", "crawler", "cleaners", "portal_archive", "tests"))
+_connect = sqlite3.connect
+
+
+class _Tracked(sqlite3.Connection):
+    """A connection opened by our code during a test."""
+
+
+def _opened_by_us() -> bool:
+    """Whether the caller of ``sqlite3.connect`` is our code, directly or through sqlite-utils
+    (whose Database wraps the one connection its caller owns)."""
+    frame = sys._getframe(2)
+    while frame is not None and f"{os.sep}sqlite_utils{os.sep}" in frame.f_code.co_filename:
+        frame = frame.f_back
+    return frame is not None and frame.f_code.co_filename.startswith(OUR_CODE)
+
+
+def _is_open(conn: sqlite3.Connection) -> bool:
+    try:
+        conn.total_changes  # noqa: B018 - raises on a closed connection
+    except sqlite3.ProgrammingError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def sqlite_connections_closed(monkeypatch):
+    """Every SQLite connection our code or a test opens during a test is closed by its end.
+
+    An open connection keeps the database's -wal and -shm files beside it, and what sits in
+    the -wal is not in the file that a copy, an immutable reader (``datasette -i``) or the next
+    test reads; it holds a file descriptor and a lock too. A test that leaves one open fails,
+    naming the database; the connection is closed all the same. The connections a library
+    opens for itself (Datasette's) are its business, and are not counted.
+    """
+    opened: list[tuple[weakref.ref, str]] = []
+
+    def connect(database, *args, **kwargs):
+        ours = _opened_by_us()
+        if ours:
+            kwargs.setdefault("factory", _Tracked)
+        conn = _connect(database, *args, **kwargs)
+        if ours and isinstance(conn, _Tracked):
+            opened.append((weakref.ref(conn), str(database)))
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", connect)
+    yield
+    left = []
+    for ref, name in opened:
+        conn = ref()
+        if conn is not None and _is_open(conn):
+            conn.close()
+            left.append(name)
+    if left:
+        pytest.fail(f"SQLite connections left open by the test: {', '.join(left)}")

@@ -4,6 +4,7 @@ under its reason in the run summary."""
 import json
 import sqlite3
 from collections import Counter
+from contextlib import closing
 from types import SimpleNamespace
 
 from crawler.discovery import Limits, LinkPolicy, trap_shape
@@ -21,8 +22,8 @@ def test_calendar_and_parameter_heavy_urls_are_cut_off_by_settings_and_counted(t
     [summary] = json.loads(proc.stdout)
     assert summary["skipped"]["calendar"] >= 1
     assert summary["skipped"]["too_many_parameters"] >= 1
-    db = sqlite3.connect(data / "index.db")
-    urls = [u for (u,) in db.execute("select url from captures")]
+    with closing(sqlite3.connect(data / "index.db")) as db:
+        urls = [u for (u,) in db.execute("select url from captures")]
     assert urls
     assert len([u for u in urls if "ngay=" in u]) <= 1
     assert all(u.count("&") <= 1 for u in urls)
@@ -32,8 +33,9 @@ def test_the_shape_limit_counts_urls_not_the_links_to_them(tmp_path):
     """Menus link the same pages from every page: only distinct URLs use up the limit."""
     first = json.loads(run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
                                "--json", *FAST_CRAWL, data=tmp_path / "a").stdout)[0]
-    db = sqlite3.connect(tmp_path / "a" / "index.db")
-    shapes = Counter(trap_shape(u) for (u,) in db.execute("select distinct url from captures"))
+    with closing(sqlite3.connect(tmp_path / "a" / "index.db")) as db:
+        shapes = Counter(trap_shape(u) for (u,) in
+                         db.execute("select distinct url from captures"))
     widest = max(shapes.values())
     again = json.loads(run_cli("crawl", "--fixtures", str(FIXTURES), "--portal", "aluoi-tth",
                                "--json", *FAST_CRAWL, "-s", f"PORTAL_URL_SHAPE_LIMIT={widest}",

@@ -29,13 +29,13 @@ from tests.conftest import read_terminal, run_cli
 
 
 def articles_in_index(data: Path) -> dict[str, dict]:
-    db = open_index(data / "index.db")
-    return {row["id"]: row for row in db.query("select * from articles")}
+    with open_index(data / "index.db") as db:
+        return {row["id"]: row for row in db.query("select * from articles")}
 
 
 def run_export(data: Path, out: Path, fmt: str, **kwargs) -> list[dict]:
-    db = open_index(data / "index.db")
-    export(db, data_dir=data, fmt=fmt, output=out, **kwargs)
+    with open_index(data / "index.db") as db:
+        export(db, data_dir=data, fmt=fmt, output=out, **kwargs)
     return json.loads((out / "datasheet.json").read_text(encoding="utf-8"))
 
 
@@ -152,13 +152,13 @@ def test_csv_tells_null_from_empty_and_opens_in_excel_with_bom(tmp_path):
     # As DuckDB reads CSV with quoted empty strings kept (PostgreSQL's convention), and with
     # the byte-order mark Excel needs to read UTF-8.
     data = tmp_path / "data"
-    db = open_index(data / "index.db")
     base = {"portal": "p", "title": "Tin", "published": "2024-01-01", "text": "Nội dung",
             "digest": "d", "warc_file": "a.warc.gz", "warc_offset": 0, "warc_length": 1}
-    store_article(db, {**base, "url": "http://p.test/1", "author": ""},
-                  captured="2024-01-02T00:00:00Z")
-    store_article(db, {**base, "url": "http://p.test/2", "digest": "e", "author": None},
-                  captured="2024-01-02T00:00:00Z")
+    with open_index(data / "index.db") as db:
+        store_article(db, {**base, "url": "http://p.test/1", "author": ""},
+                      captured="2024-01-02T00:00:00Z")
+        store_article(db, {**base, "url": "http://p.test/2", "digest": "e", "author": None},
+                      captured="2024-01-02T00:00:00Z")
     run_export(data, tmp_path / "csv", "csv", options={"bom": True})
     path = tmp_path / "csv" / "articles.csv"
     assert path.read_bytes().startswith(codecs.BOM_UTF8 + b"id,url,")

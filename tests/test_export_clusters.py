@@ -33,7 +33,8 @@ def republished_archive(tmp_path_factory) -> Path:
 
 
 def export_jsonl(data: Path, out: Path, **kwargs) -> tuple[list[dict], dict]:
-    export(open_index(data / "index.db"), data_dir=data, fmt="jsonl", output=out, **kwargs)
+    with open_index(data / "index.db") as db:
+        export(db, data_dir=data, fmt="jsonl", output=out, **kwargs)
     records = [json.loads(line) for line in
                (out / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
     return records, json.loads((out / "datasheet.json").read_text(encoding="utf-8"))
@@ -77,15 +78,16 @@ def test_merged_province_is_named_and_filterable(republished_archive, tmp_path):
 
 def test_clusters_are_only_recomputed_for_changed_articles(republished_archive, tmp_path):
     shutil.copy(republished_archive / "index.db", tmp_path / "index.db")
-    db = open_index(tmp_path / "index.db")
-    clusters.update_clusters(db)
-    assert clusters.update_clusters(db) == {"signed": 0, "clustered": 0}
-    # The province copy is rewritten into other news: it leaves the cluster.
-    row = next(db.query("select id from articles where title = ?", [PROVINCE_COPY]))
-    db["articles"].update(row["id"], {"digest": "changed", "text": " ".join(
-        f"Nội dung khác hẳn số {n} về giao thông nông thôn." for n in range(30))})
-    assert clusters.update_clusters(db)["signed"] == 1
-    named = {r["article_id"]: r["cluster"] for r in db.query("select * from article_clusters")}
+    with open_index(tmp_path / "index.db") as db:
+        clusters.update_clusters(db)
+        assert clusters.update_clusters(db) == {"signed": 0, "clustered": 0}
+        # The province copy is rewritten into other news: it leaves the cluster.
+        row = next(db.query("select id from articles where title = ?", [PROVINCE_COPY]))
+        db["articles"].update(row["id"], {"digest": "changed", "text": " ".join(
+            f"Nội dung khác hẳn số {n} về giao thông nông thôn." for n in range(30))})
+        assert clusters.update_clusters(db)["signed"] == 1
+        named = {r["article_id"]: r["cluster"]
+                 for r in db.query("select * from article_clusters")}
     assert named[row["id"]] == row["id"]
     assert len(set(named.values())) == ARTICLES
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 from tests.conftest import FAST_CRAWL, FIXTURES, gold_records, run_cli
@@ -57,26 +58,26 @@ def test_recrawls_fetch_only_new_or_changed_articles(tmp_path):
     gold_urls = {g["url"] for g in gold_records() if g["portal"] in PORTALS}
 
     crawl(fixtures, data)
-    db = sqlite3.connect(data / "index.db")
-    db.row_factory = sqlite3.Row
-    first_templates = template_pages(db)
-    assert {r["url"] for r in db.execute("select url from articles")} == gold_urls
+    with closing(sqlite3.connect(data / "index.db")) as db:
+        db.row_factory = sqlite3.Row
+        first_templates = template_pages(db)
+        assert {r["url"] for r in db.execute("select url from articles")} == gold_urls
 
-    crawl(fixtures, data)  # nothing changed
-    for portal in PORTALS:
-        captures = last_run_captures(db, portal)
-        assert any(c["status"] == 200 for c in captures)  # listings were fetched again
-        assert not [c["url"] for c in captures if c["url"] in gold_urls and c["status"] == 200]
-    # No article page fetched: the template learned in the first crawl is kept as it was.
-    assert template_pages(db) == first_templates
+        crawl(fixtures, data)  # nothing changed
+        for portal in PORTALS:
+            captures = last_run_captures(db, portal)
+            assert any(c["status"] == 200 for c in captures)  # listings were fetched again
+            assert not [c["url"] for c in captures if c["url"] in gold_urls and c["status"] == 200]
+        # No article page fetched: the template learned in the first crawl is kept as it was.
+        assert template_pages(db) == first_templates
 
-    changed = change_one_article(fixtures)
-    crawl(fixtures, data)
-    versions = {r["url"]: r["version"] for r in db.execute("select url, version from articles")}
-    assert set(versions) == gold_urls
-    assert {u for u, v in versions.items() if v > 1} == {changed}
-    text = db.execute("select text from articles where url = ?", [changed]).fetchone()[0]
-    assert "Bản cập nhật" in text
-    # The template was loaded from the index and learned the changed page on top.
-    vinhbao = "vinhbao-hp.test"
-    assert template_pages(db)[vinhbao] == first_templates[vinhbao] + 1
+        changed = change_one_article(fixtures)
+        crawl(fixtures, data)
+        versions = {r["url"]: r["version"] for r in db.execute("select url, version from articles")}
+        assert set(versions) == gold_urls
+        assert {u for u, v in versions.items() if v > 1} == {changed}
+        text = db.execute("select text from articles where url = ?", [changed]).fetchone()[0]
+        assert "Bản cập nhật" in text
+        # The template was loaded from the index and learned the changed page on top.
+        vinhbao = "vinhbao-hp.test"
+        assert template_pages(db)[vinhbao] == first_templates[vinhbao] + 1

@@ -23,11 +23,11 @@ def article(url: str) -> dict:
 @pytest.mark.parametrize("order", list(itertools.permutations(
     [SIMPLE, WITH_CATEGORY, WITH_TRACKING])))
 def test_same_article_at_several_urls_is_stored_once_under_the_simplest(tmp_path, order):
-    db = open_index(tmp_path / "index.db")
-    for url in order:
-        store_article(db, article(url), captured="2025-03-06T00:00:00Z")
-    rows = list(db["articles"].rows)
+    with open_index(tmp_path / "index.db") as db:
+        for url in order:
+            store_article(db, article(url), captured="2025-03-06T00:00:00Z")
+        rows = list(db["articles"].rows)
+        versions = list(db["article_versions"].rows)
     assert [r["url"] for r in rows] == [SIMPLE]
     assert json.loads(rows[0]["alternate_urls"]) == sorted([WITH_CATEGORY, WITH_TRACKING])
-    versions = list(db["article_versions"].rows)
     assert [v["article_id"] for v in versions] == [rows[0]["id"]]

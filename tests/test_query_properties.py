@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
@@ -26,7 +27,7 @@ QUERY_TEXT = st.text(alphabet=st.sampled_from(list(
 
 
 @pytest.fixture(scope="module")
-def fts() -> sqlite_utils.Database:
+def fts() -> Iterator[sqlite_utils.Database]:
     """The search table, holding one article, to run expressions against."""
     db = sqlite_utils.Database(memory=True)
     db.execute("create table articles (title, summary, text, published, portal, category)")
@@ -36,7 +37,8 @@ def fts() -> sqlite_utils.Database:
                "null)")
     db.execute(f"insert into {FTS_TABLE}(rowid, title_f, body_f, title_x, body_x) "
                "values (1, 'hoi dong', 'nong thon moi', 'hội đồng', 'nông thôn mới')")
-    return db
+    yield db
+    db.close()
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -74,13 +76,14 @@ def in_period(published: str | None, since: str | None, until: str | None) -> bo
 
 @given(st.lists(PUBLISHED, max_size=12), st.none() | PERIODS, st.none() | PERIODS)
 def test_since_and_until_keep_whole_periods(published, since, until):
-    db = sqlite_utils.Database(memory=True)
-    db.execute("create table articles (portal, published, category)")
-    db.execute("create table portals (id, district)")
-    db.conn.executemany("insert into articles values ('p', ?, null)", [(p,) for p in published])
-    condition, params = Filters(since=since, until=until).sql(db)
-    kept = [r[0] for r in db.execute(
-        f"select a.rowid from articles a where {condition} order by a.rowid", params)]
+    with sqlite_utils.Database(memory=True) as db:
+        db.execute("create table articles (portal, published, category)")
+        db.execute("create table portals (id, district)")
+        db.conn.executemany("insert into articles values ('p', ?, null)",
+                            [(p,) for p in published])
+        condition, params = Filters(since=since, until=until).sql(db)
+        kept = [r[0] for r in db.execute(
+            f"select a.rowid from articles a where {condition} order by a.rowid", params)]
     assert kept == [i + 1 for i, p in enumerate(published) if in_period(p, since, until)]
 
 
