@@ -184,10 +184,12 @@ def test_one_word_tiers_give_bm25_top(archive, query):
     assert len(hits) == 5 and [h["url"] for h in hits] == [h["url"] for h in full]
 
 
-def test_a_page_the_tiers_call_exact_is_bm25s_own(archive):
+@pytest.mark.parametrize("eager", [ranking.EAGER, 1])  # 1: scored from the first level on
+def test_a_page_the_tiers_call_exact_is_bm25s_own(archive, eager, monkeypatch):
     # The threshold algorithm stops reading when no article left can beat the page's last
     # score; a page it calls exact must be what scoring every match gives, and it must get
     # there for several words (not only one, whose tiers are its top by construction).
+    monkeypatch.setattr(ranking, "EAGER", eager)
     db, _ = archive
     everything = scope.filter_scope(db, Filters())
     exact_pages = set()

@@ -20,7 +20,7 @@ tier, articles are ordered by bm25 (``archive/search/scoring.py``), ties newest 
 
 from __future__ import annotations
 
-from collections import defaultdict
+import heapq
 from typing import TYPE_CHECKING
 
 from archive.query import Query
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 SCORED = 240  # articles scored at most from the tiers (each one's text read: ~0.1 ms)
 BATCH = 40  # scored at a time between two checks of the bounds
+EAGER = 2000  # tier rows read before the best bounds are scored, level by level
+WITHIN = 60000  # a filter's articles read at most, to keep the tiers' to them
 POOL = 5000  # tier rows read (rowids only) before candidates are ordered by their bounds
 
 
@@ -78,65 +80,108 @@ class Bounds:
                     f"select term, l1, l2, l3, l4, l5, l6 from {TERMS_TABLE} where "
                     f"l1 is not null and term in ({', '.join('?' * len(names))})", names):
                 self.thresholds[name] = tuple(levels)
+        self.tiered = sorted(self.thresholds)  # the units with tiers, in ``levels`` order
+        self.place = {u: i for i, u in enumerate(self.tiered)}
         learned = db.execute(f"select value from {META_TABLE} where name = 'average_length'"
                              ).fetchone()
         # The tiers were cut with the average length of their sample: an archive whose
         # articles have grown longer since weighs a word a little more in each of them.
         self.drift = min(1.0, (learned[0] if learned else 0.0) / scorer.average) or 1.0
         self.depth = 0  # the levels read
+        self._known: dict[tuple[int, ...], float] = {}
 
-    def impact(self, unit: str, level: int | None) -> float:
+    def impact(self, unit: str, level: int) -> float:
         """The most the unit can weigh (``tf / (tf + norm)``) in an article where its tier
-        level is ``level`` (None: in none of the levels read)."""
+        level is ``level`` (0: in none of the levels read)."""
         thresholds = self.thresholds.get(unit)
         if thresholds is None:
             return 1.0
-        if level is None:
+        if not level:
             most = thresholds[self.depth - 1] if self.depth else 1.0
         else:
             most = thresholds[level - 2] if level > 1 else 1.0
         return most / (most + self.drift * (1 - most)) if most < 1 else 1.0
 
-    def score(self, levels: dict[str, int]) -> float:
-        """The most an article can score whose units are at ``levels``."""
-        total = 0.0
-        for idf, units in zip(self.scorer.idfs, self.units, strict=True):
-            weight = min((self.impact(u, levels.get(u)) for u in units), default=1.0)
-            total += idf * (BM25_K1 + 1) * weight
-        return total
+    def read(self, depth: int) -> None:
+        self.depth = depth
+        self._known.clear()  # the bound of a unit in no level read has dropped
+
+    def score(self, levels: tuple[int, ...]) -> float:
+        """The most an article can score whose tiered units are at ``levels``."""
+        if levels not in self._known:
+            total = 0.0
+            for idf, units in zip(self.scorer.idfs, self.units, strict=True):
+                weight = min((self.impact(u, levels[self.place[u]] if u in self.place else 0)
+                              for u in units), default=1.0)
+                total += idf * (BM25_K1 + 1) * weight
+            self._known[levels] = total
+        return self._known[levels]
 
 
 def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int,
               newest: list[int], budget: int) -> tuple[list[int], bool]:
     """The best ``wanted`` matches by the threshold algorithm over the impact tiers (see the
     module's docstring), at most ``budget`` scored, and whether they are bm25's own top;
-    ``newest`` (matches) are scored too when the tiers run out first."""
+    ``newest`` (matches) are scored too when the tiers run out first.
+
+    Level by level, the articles read so far are scored best bound first while one of them
+    could beat an article not read yet; then the next level is read, which lowers that
+    bound. It stops when the page's last score is at least every bound left (exact), or
+    when ``budget`` articles are scored."""
     bounds = Bounds(db, scorer)
-    levels: dict[int, dict[str, int]] = defaultdict(dict)
-    tiered = sorted(bounds.thresholds)
-    for level in range(1, len(LEVELS) + 1) if tiered else ():
-        for unit in tiered:
-            token = f"u{level}{unit[:-1]}" if unit.endswith("*") else f"t{level}{unit}"
-            for key in Source(AUX_TABLE, f'"{token}"', "").matching(db, scope):
-                levels[key].setdefault(unit, level)
-        bounds.depth = level
-        if len(levels) >= POOL:
-            break
-    unseen = bounds.score({})
-    bound = {key: bounds.score(units) for key, units in levels.items()}
-    queue = sorted(bound, key=lambda k: (-bound[k], -k))
+    tiered = bounds.tiered
+    seen: dict[int, list[int]] = {}
     scores: dict[int, float] = {}
-    done, exact = 0, False
-    while done < min(len(queue), budget):
-        batch = queue[done:min(done + BATCH, budget)]
-        done += len(batch)
-        scores.update(scorer.scores(batch, verify=True))
-        if len(scores) >= wanted:
-            last = sorted(scores.values(), reverse=True)[wanted - 1]
-            if last >= max(bound[queue[done]] if done < len(queue) else 0.0, unseen):
+    scored: set[int] = set()  # matches or not
+    exact = False
+    # A narrow filter: its articles read once, and the tiers read whole and kept to them,
+    # rather than FTS5 intersecting every level with the filter's terms (an OR of a
+    # province's portals, a date range's years and months).
+    within = scope.rowids(db, WITHIN) if tiered else None
+    for level in range(1, len(LEVELS) + 1) if tiered else ():
+        _read_level(db, scope, within, tiered, level, seen)
+        bounds.read(level)
+        deepest = level == len(LEVELS) or len(seen) >= POOL
+        if not deepest and len(seen) < EAGER:
+            continue
+        unseen = bounds.score((0,) * len(tiered))
+        bound = {k: bounds.score(tuple(v)) for k, v in seen.items() if k not in scored}
+        queue = sorted(bound, key=lambda k: (-bound[k], -k))
+        start = 0
+        while True:
+            last = _kth(scores, wanted)
+            top = bound[queue[start]] if start < len(queue) else -1.0  # none left
+            if last >= max(top, unseen):
                 exact = True  # no article left can score more than the page's last
                 break
+            if top <= last or len(scored) >= budget or (top <= unseen and not deepest):
+                break  # nothing read can change the page: read the next level, or stop
+            batch = queue[start:start + min(BATCH, budget - len(scored))]
+            start += len(batch)
+            scored.update(batch)
+            scores.update(scorer.scores(batch, verify=True))
+        if exact or deepest or len(scored) >= budget:
+            break
     if not exact:  # the tiers ran out (or a narrow filter): the newest matches too
-        more = [k for k in newest if k not in scores][:max(budget - done, wanted - len(scores))]
-        scores.update(scorer.scores(more, verify=False))
+        more = [k for k in newest if k not in scored]
+        scores.update(scorer.scores(more[:max(budget - len(scored), wanted - len(scores))],
+                                    verify=False))
     return sorted(scores, key=lambda k: (-scores[k], -k)), exact
+
+
+def _read_level(db: Connection, scope: Scope, within: set[int] | None, tiered: list[str],
+                level: int, seen: dict[int, list[int]]) -> None:
+    """Note, for each article in scope of the tier ``level`` of a unit (``tiered``), that
+    level in its entry of ``seen`` (unless it was in a finer one)."""
+    for i, unit in enumerate(tiered):
+        token = f"u{level}{unit[:-1]}" if unit.endswith("*") else f"t{level}{unit}"
+        for key in Source(AUX_TABLE, f'"{token}"', "").matching(
+                db, scope if within is None else None):
+            if within is None or key in within:
+                entry = seen.setdefault(key, [0] * len(tiered))
+                entry[i] = entry[i] or level
+
+
+def _kth(scores: dict[int, float], k: int) -> float:
+    """The ``k``-th best score (-1 when there are fewer)."""
+    return heapq.nlargest(k, scores.values())[-1] if len(scores) >= k else -1.0

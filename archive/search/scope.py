@@ -94,6 +94,16 @@ class Scope:
         return "".join(f" AND {prefix}(" + " OR ".join(f'"{t}"' for t in group) + ")"
                        for group in groups)
 
+    def rowids(self, db: Connection, most: int) -> set[int] | None:
+        """The rowids of the articles in scope when there are at most ``most``; None when
+        there are more, or no filter."""
+        expression = self.expression()[len(" AND "):]
+        if not expression:
+            return None
+        rows = db.execute(f"select rowid from {AUX_TABLE} where {AUX_TABLE} match ? limit ?",
+                          [expression, most + 1]).fetchall()
+        return {r for (r,) in rows} if len(rows) <= most else None
+
     def span(self, descending: bool, skip: int, days: int) -> tuple[date, date] | None:
         """``days`` days of the scope past its ``skip`` newest (or oldest) ones, None when
         there are none left."""
@@ -116,12 +126,12 @@ class Source:
     query: str
     column: str
 
-    def _match(self, scope: Scope, days: tuple[date | None, date] | None = None) -> str:
-        return f"({self.query})" + scope.expression(self.column, days)
+    def _match(self, scope: Scope | None, days: tuple[date | None, date] | None = None) -> str:
+        return f"({self.query})" + (scope.expression(self.column, days) if scope else "")
 
-    def matching(self, db: Connection, scope: Scope, *, limit: int = -1,
+    def matching(self, db: Connection, scope: Scope | None, *, limit: int = -1,
                  days: tuple[date | None, date] | None = None) -> list[int]:
-        """Rowids of matches, the last indexed first."""
+        """Rowids of matches (in ``scope``, or anywhere when None), the last indexed first."""
         return [r for (r,) in db.execute(
             f"select rowid from {self.table} where {self.table} match ? "
             "order by rowid desc limit ?", [self._match(scope, days), limit])]
