@@ -177,7 +177,7 @@ def fuzz_pages(n: int, rng: random.Random, failures: Failures) -> dict[str, obje
         body, kind = mutate(rng, body)
         kinds[kind] += 1
         try:
-            reading.read_page("fuzz", body, url, content_type, rng.choice(["all", "articles"]))
+            reading.read_page("fuzz", body, url, content_type)
         except Exception as e:  # noqa: BLE001 - what the fuzzing is looking for
             failures.add(f"page ({kind})", e)
     return {"pages": n, "page_mutations": dict(sorted(kinds.items()))}

@@ -3,8 +3,8 @@
 Parsing and extraction are most of a crawl's CPU time; Scrapy runs everything else (downloads,
 WARC records, the index) in one thread. The spider hands each HTML page to a ``PageReader`` and
 awaits its ``Reading`` while the crawl goes on. The reading process keeps the host template it
-learns from the pages (crawler/spiders/portal.py says which pages teach it) and gives it back
-when the crawl ends. ``PORTAL_READING_PROCESS = False`` reads pages in the crawl's process.
+learns from the articles it reads and gives it back when the crawl ends.
+``PORTAL_READING_PROCESS = False`` reads pages in the crawl's process.
 """
 
 from __future__ import annotations
@@ -85,12 +85,14 @@ def _template_json(portal: str) -> str:
     return _templates[portal].to_json()
 
 
-def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
+def read_page(portal: str, body: bytes, url: str, content_type: str,
               date_hint: tuple[str, str] | None = None) -> Reading | None:
     """Parse ``body`` once and read all of it; None when it is not an HTML document.
 
-    ``learn`` says which pages teach the template: "all" (before extraction: a first crawl
-    learns from every page) or "articles" (after: a recrawl teaches only its new articles).
+    Only articles teach the host template, once read: chrome is what recurs on the host's
+    articles. Listings and the home page would teach it the newest headlines and leads, which
+    they all tease, and an article read after them lost its own headline and lead as chrome
+    (its own page, counted too, made that sooner: two teasers and itself are three of three).
     ``date_hint`` is the date a sitemap or a listing gave the page (``cleaners.extract``).
     """
     headers = {"Content-Type": content_type}
@@ -100,11 +102,9 @@ def read_page(portal: str, body: bytes, url: str, content_type: str, learn: str,
     tree = parsed[0]
     template = _templates[portal]
     blocks = cleaners.page_blocks(tree)
-    if learn == "all":
-        template.learn(tree, url, blocks=blocks)
     article = cleaners.extract(body, url, headers, template=template, parsed=parsed,
                                blocks=blocks, date_hint=date_hint, options=_options[portal])
-    if article is not None and learn == "articles":
+    if article is not None:
         template.learn(tree, url, blocks=blocks)
     canonical = CANONICAL_HREFS(tree)
     columns = search.search_columns(
@@ -197,10 +197,10 @@ class PageReader:
         self.worker = self.pool.submit(os.getpid)
         self.pool.submit(_use_template, *self.start)
 
-    async def read(self, body: bytes, url: str, content_type: str, learn: str,
+    async def read(self, body: bytes, url: str, content_type: str,
                    date_hint: tuple[str, str] | None = None) -> Reading | None:
         if self.pool is None or self.stopped is None:
-            return read_page(self.portal, body, url, content_type, learn, date_hint)
+            return read_page(self.portal, body, url, content_type, date_hint)
         async with self.turn:  # the timeout is this page's own, not its wait for the others
             if self.worker is not None:  # started, the next page's time counts
                 await asyncio.wait([asyncio.wrap_future(self.worker), self.stopped],
@@ -208,7 +208,7 @@ class PageReader:
             if self.stopped.done():
                 raise Abandoned("the crawl is stopping")
             reading = asyncio.wrap_future(
-                self.pool.submit(read_page, self.portal, body, url, content_type, learn,
+                self.pool.submit(read_page, self.portal, body, url, content_type,
                                  date_hint))
             done, _ = await asyncio.wait([reading, self.stopped], timeout=self.timeout,
                                          return_when=asyncio.FIRST_COMPLETED)

