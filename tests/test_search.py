@@ -35,7 +35,8 @@ def archive(tmp_path):
                        "district": "Tiên Yên"})
     upsert_portal(db, {"id": "p2", "name": "Huyện B", "province": "Hải Phòng",
                        "district": "Vĩnh Bảo"})
-    return tmp_path, db
+    yield tmp_path, db
+    db.close()
 
 
 def run(data, *args: str, ok: bool = True):

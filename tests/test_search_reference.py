@@ -4,6 +4,7 @@ archive (articles inserted out of date order, portals in provinces merged in 202
 
 from __future__ import annotations
 
+import contextlib
 import random
 import unicodedata
 
@@ -237,8 +238,10 @@ def test_an_archive_indexed_before_upgrades_in_place(tmp_path):
                    "values (1, ?, ?, ?, ?)", search.search_columns(row))
     db.close()
     assert search.connect(path) is None  # too old to read as it is
-    db = open_index(path)
-    assert search.connect(path) is not None
-    hits = search.search(db, "hoi dong", filters=Filters(province="Hải Phòng"),
-                         sort="newest")
+    open_index(path).close()
+    reader = search.connect(path)
+    assert reader is not None
+    with contextlib.closing(reader):
+        hits = search.search(reader, "hoi dong", filters=Filters(province="Hải Phòng"),
+                             sort="newest")
     assert [h["url"] for h in hits] == [row["url"]]

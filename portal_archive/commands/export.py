@@ -88,6 +88,8 @@ def export_command(ctx: click.Context, query: tuple[str, ...], fmt: str, output:
         raise click.ClickException(str(e)) from e
     except OSError as e:  # --output where nothing can be written (/proc/x, a full disk)
         raise click.ClickException(f"{e.filename or output}: {e.strerror}") from None
+    finally:
+        db.close()
     sheet = json.loads((output / "datasheet.json").read_text(encoding="utf-8"))
     for damage in summary.damaged:
         click.echo(f"skipped: {terminal_safe(damage)}", err=True)

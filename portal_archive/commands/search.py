@@ -77,6 +77,8 @@ def search_command(ctx: click.Context, query: tuple[str, ...], filters: Filters,
                           offset=offset, exact=exact)
     except (QueryError, FilterError) as e:
         raise click.ClickException(str(e)) from None
+    finally:
+        db.close()
     if fmt:
         write_rows(map(_plain, hits), fmt, FIELDS)
         return
