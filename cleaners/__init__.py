@@ -7,7 +7,7 @@ correctly dated article (or None for listings, home pages and other non-articles
 
 from __future__ import annotations
 
-from .core import Article, extract
+from .core import Article, extract, learn_from_articles
 from .dates import DateHint
 from .decode import decode
 from .options import Options
@@ -15,5 +15,5 @@ from .page import page_blocks, parse
 from .template import HostTemplate, learn_template
 
 __all__ = ["Article", "DateHint", "HostTemplate", "Options", "decode", "extract",
-           "learn_template", "page_blocks", "parse"]
+           "learn_from_articles", "learn_template", "page_blocks", "parse"]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
 from . import body as body_stage
@@ -105,6 +105,22 @@ def extract(body: bytes, url: str, headers: Mapping[str, str] | None = None, *,
     except Exception:  # a bad page must never stop a crawl; log it for debugging
         log.debug("extraction failed for %s", url, exc_info=True)
         return None
+
+
+def learn_from_articles(pages: Iterable[tuple[bytes, str]], options: Options | None = None
+                        ) -> HostTemplate:
+    """One host's template learned as a crawl learns it: each page read in turn with the
+    template so far, and only the pages read as articles teaching it, once read. Listings
+    and home pages tease the newest headlines and leads: learned from, they made an article
+    read after them lose both as chrome."""
+    opt = options or default_options()
+    template = HostTemplate(share=opt.template_share, min_pages=opt.template_min_pages)
+    for body, url in pages:
+        parsed = parse(body)
+        if parsed is not None and extract(body, url, template=template, options=opt,
+                                          parsed=parsed) is not None:
+            template.learn(parsed[0], url)
+    return template
 
 
 @dataclass(slots=True)

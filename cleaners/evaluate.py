@@ -17,11 +17,11 @@ from urllib.parse import urlsplit
 
 import trafilatura
 
-from .core import extract
+from .core import extract, learn_from_articles
 from .normalize import norm, token_prf
 from .options import Options
 from .scramble import scramble_classes
-from .template import HostTemplate, learn_template
+from .template import HostTemplate
 
 
 @dataclass(slots=True)
@@ -122,8 +122,8 @@ def load(directory: str | Path) -> tuple[list[Page], dict[str, list[tuple[bytes,
 
 def templates_for(site_pages: dict[str, list[tuple[bytes, str]]],
                   options: Options | None = None) -> dict[str, HostTemplate]:
-    """One template per portal, learned from all of its pages."""
-    return {portal: learn_template(items, options) for portal, items in site_pages.items()}
+    """One template per portal, learned from its pages as a crawl learns it."""
+    return {portal: learn_from_articles(items, options) for portal, items in site_pages.items()}
 
 
 def run_cleaners(pages: list[Page], templates: dict[str, HostTemplate],

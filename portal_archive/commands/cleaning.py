@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import click
 
-from cleaners import Options, extract, learn_template, parse
+from cleaners import Options, extract, learn_from_articles, parse
 from cleaners.evaluate import evaluate
 from portal_archive.commands import CONTEXT_SETTINGS
 from portal_archive.common import cleaner_config_option, print_table
@@ -50,13 +50,13 @@ def _inputs(paths: tuple[Path, ...], urls: tuple[str, ...],
 
 def _extract_pages(bodies: list[tuple[bytes, str]], options: Options) -> list[dict | None]:
     """Each page's article as a dict (None for a page that is not an article), every host's
-    template learned first from all its pages, as a crawl would."""
-    docs = [parse(body) for body, _ in bodies]  # parsed once, to learn from and to extract
+    template learned first from its pages, as a crawl learns it (from its articles)."""
     pages_by_host = defaultdict(list)
-    for (_, url), doc in zip(bodies, docs, strict=True):
-        if doc is not None:
-            pages_by_host[urlsplit(url).hostname or ""].append((doc[0], url))
-    templates = {host: learn_template(pages, options) for host, pages in pages_by_host.items()}
+    for body, url in bodies:
+        pages_by_host[urlsplit(url).hostname or ""].append((body, url))
+    templates = {host: learn_from_articles(pages, options)
+                 for host, pages in pages_by_host.items()}
+    docs = [parse(body) for body, _ in bodies]
     results: list[dict | None] = []
     for (body, url), doc in zip(bodies, docs, strict=True):
         art = doc and extract(body, url, template=templates.get(urlsplit(url).hostname or ""),
