@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import trafilatura
 
-from cleaners import HostTemplate, extract, learn_template
+from cleaners import HostTemplate, extract, learn_from_articles
 from cleaners.evaluate import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,7 +34,7 @@ def fixture_pages(directory: Path) -> Pages:
     _, site_pages = load(directory)
     out: Pages = []
     for items in site_pages.values():
-        template = learn_template(items)
+        template = learn_from_articles(items)
         out += [(body, url, template) for body, url in items]
     return out
 
@@ -47,7 +47,7 @@ def real_pages(directory: Path) -> Pages:
             ((directory / entry["file"]).read_bytes(), entry["url"]))
     out: Pages = []
     for items in by_host.values():
-        template = learn_template(items)
+        template = learn_from_articles(items)
         out += [(body, url, template) for body, url in items]
     return out
 
