@@ -39,6 +39,8 @@ FIELDS: dict[str, str] = {
     "attachments": "documents linked from the article: list of {title, url}",
     "word_count": "words in text (whitespace-separated)",
     "language": "language code of the text",
+    "extractor": "which engine chose the text: cleaners (ours), trafilatura (where ours was "
+                 "unsure or found nothing), or both (the two agreed)",
     "first_seen": "UTC time the article was first captured",
     "last_seen": "UTC time the article was last captured",
     "version": "1 + number of times the text changed between captures",
