@@ -452,13 +452,16 @@ def main() -> None:
                       f"{(f'{statistics.mean(overlap):.0%}' if overlap else '-'):>14}"
                       f"{statistics.mean(hits):>6.0f}", flush=True)
     size = index_bytes(conn)
-    plain_size = conn.execute("select coalesce(sum(pgsize), 0) from dbstat "
-                              "where name like 'plain_fts%'").fetchone()[0]
+    plain_size, tools_size = (conn.execute(
+        "select coalesce(sum(pgsize), 0) from dbstat where name like ?", [f"{name}%"]
+    ).fetchone()[0] for name in ("plain_fts", "articles_fts"))
     load = os.getloadavg()
     print(f"\nworst p95: {worst:.1f} ms")
     print(f"index size / text size: ours {size / text_bytes:.2f}x ({size / 1e9:.2f} GB), "
           f"plain FTS5 {plain_size / text_bytes:.2f}x ({plain_size / 1e9:.2f} GB); "
           f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    print(f"not counted above: articles_fts, the FTS5 index Datasette and sqlite-utils search, "
+          f"{tools_size / text_bytes:.2f}x ({tools_size / 1e9:.2f} GB)")
 
 
 def time_cli(path: Path, runs: int) -> None:
