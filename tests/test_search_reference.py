@@ -197,13 +197,14 @@ def test_a_page_the_tiers_call_exact_is_bm25s_own(archive, eager, monkeypatch):
     for query in ["xa huyen", "hội đồng", "giao thong", "nong thon", "nhan dan tinh",
                   "thuy loi OR hai ha", "ng* xa"]:
         parsed = parse_query(query)
-        found = scope.source_for(parsed, "folded").matching(db, everything)
+        source = scope.source_for(parsed, "folded")
+        found = source.matching(db, everything)
         scorer = scoring.Scorer(db, parsed, "folded")
         full = scorer.rank(found)
         for wanted in (1, 3, 5):
             for budget in (5, 40):
-                page, exact = ranking.by_impact(db, scorer, everything, wanted, found[:20],
-                                                budget)
+                page, exact = ranking.by_impact(db, scorer, everything, wanted, budget,
+                                                source, found[:21], 20)
                 if exact:
                     exact_pages.add(query)
                     assert page[:wanted] == full[:wanted], (query, wanted, budget)

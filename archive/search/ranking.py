@@ -24,7 +24,7 @@ import heapq
 from typing import TYPE_CHECKING
 
 from archive.query import Query
-from archive.search.scope import Scope, Source, source_for, term_names
+from archive.search.scope import Scope, Source, most_matches, source_for, term_names
 from archive.search.scoring import Scorer
 from archive.search.tables import AUX_TABLE, META_TABLE, TERMS_TABLE
 from archive.search.tiers import BM25_K1, CANDIDATES, LEVELS
@@ -53,13 +53,18 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
         if len(order) >= wanted:
             break  # the exact tier alone fills the page: fold-only matches come after it
         source = source_for(query, tier)
-        found = source.matching(db, scope, limit=candidates + 1)
         scorer = Scorer(db, query, tier)
-        if len(found) <= candidates:
+        # A query whose words are rare has its matches read (a few short doclists); a broad
+        # one goes to the tiers first, and its matches are read only if they are needed
+        # (reading a few hundred of them through a narrow filter can cost more than ranking).
+        found = (source.matching(db, scope, limit=candidates + 1)
+                 if most_matches(db, query) <= candidates else None)
+        if found is not None and len(found) <= candidates:
             ranked = scorer.rank(found)
         else:
             budget = max(min(SCORED, candidates), wanted)
-            ranked, _ = by_impact(db, scorer, scope, wanted, found, budget)
+            ranked, _ = by_impact(db, scorer, scope, wanted, budget, source, found,
+                                  candidates)
         for key in ranked:
             if key not in seen:
                 seen.add(key)
@@ -118,11 +123,14 @@ class Bounds:
         return self._known[levels]
 
 
-def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int,
-              newest: list[int], budget: int) -> tuple[list[int], bool]:
+def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget: int,
+              source: Source, found: list[int] | None, candidates: int
+              ) -> tuple[list[int], bool]:
     """The best ``wanted`` matches by the threshold algorithm over the impact tiers (see the
-    module's docstring), at most ``budget`` scored, and whether they are bm25's own top;
-    ``newest`` (matches) are scored too when the tiers run out first.
+    module's docstring), at most ``budget`` scored, and whether they are bm25's own top.
+    When the tiers run out before the budget (or the page is not full), the newest matches
+    (``found``, or read from ``source``: at most ``candidates`` + 1) are scored: all of them
+    when they are no more than ``candidates`` (exact), else enough to fill the page.
 
     Level by level, the articles read so far are scored best bound first while one of them
     could beat an article not read yet; then the next level is read, which lowers that
@@ -162,10 +170,16 @@ def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int,
             scores.update(scorer.scores(batch, verify=True))
         if exact or deepest or len(scored) >= budget:
             break
-    if not exact:  # the tiers ran out (or a narrow filter): the newest matches too
-        more = [k for k in newest if k not in scored]
-        scores.update(scorer.scores(more[:max(budget - len(scored), wanted - len(scores))],
-                                    verify=False))
+    if not exact and (len(scored) < budget or len(scores) < wanted):
+        # The tiers ran out first (a narrow filter, words in few tiers): the newest too.
+        if found is None:
+            found = source.matching(db, scope, limit=candidates + 1)
+        more = [k for k in found if k not in scored]
+        if len(found) <= candidates:
+            exact = True
+        else:
+            more = more[:max(budget - len(scored), wanted - len(scores))]
+        scores.update(scorer.scores(more, verify=False))
     return sorted(scores, key=lambda k: (-scores[k], -k)), exact
 
 

@@ -205,16 +205,21 @@ def term_names(term: Term) -> list[str]:
     return [fold_word(w) for w in term.words]
 
 
-def is_broad(db: Connection, query: Query) -> bool:
-    """Whether the query may match more than ``PROBE`` articles (diacritics ignored), from
-    the counts of ``search_terms``: a group of terms matches no more than its rarest; a word
+def most_matches(db: Connection, query: Query) -> float:
+    """An upper bound of the articles the query matches (diacritics ignored), from the
+    counts of ``search_terms``: a group of terms matches no more than its rarest; a word
     that ``search_terms`` does not hold was in too few sampled articles to be counted, and
     counts as none (an archive with no counts learned is small)."""
     names = sorted({n for t in query.terms for n in term_names(t)})
     known = dict(db.execute(f"select term, df from {TERMS_TABLE} where term in "
                             f"({', '.join('?' * len(names))})", names)) if names else {}
     return sum(min((min((known.get(n, 0.0) for n in term_names(t)), default=math.inf)
-                    for t in group), default=0.0) for group in query.groups) > PROBE
+                    for t in group), default=0.0) for group in query.groups)
+
+
+def is_broad(db: Connection, query: Query) -> bool:
+    """Whether the query may match more than ``PROBE`` articles (``most_matches``)."""
+    return most_matches(db, query) > PROBE
 
 
 def source_for(query: Query, tier: str) -> Source:
