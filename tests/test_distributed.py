@@ -344,3 +344,46 @@ def test_the_shared_frontier_hands_out_requests_as_a_lease_allows(redis_url):
     assert not cluster.release("p", "a", finished=True)
     assert cluster.release("p", "b", finished=True)
     assert cluster.idle() and client.exists("pa:seen:p") == 0  # the next run starts afresh
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie too: 'cluster up' exited, so no parent of ours
+    reaps what it started)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] in ("Z", "X")
+
+
+def test_a_local_cluster_starts_works_and_stops(tmp_path):
+    data = tmp_path / "data"
+    run_cli("cluster", "up", "--workers", "2", "--fixtures", str(FIXTURES), data=data)
+    state = json.loads((data / "cluster" / "cluster.json").read_text())
+    try:
+        assert urlsplit(state["redis"]).hostname == "127.0.0.1"
+        queued = json.loads(run_cli("enqueue", "--all", "--fixtures", str(FIXTURES), "--json",
+                                    data=data).stdout)["queued"]
+        assert set(queued) == {g["portal"] for g in GOLD}
+        cluster = Cluster(state["redis"])
+
+        def settled() -> bool:
+            """Every portal done, and both workers say so: waiting, with no portal."""
+            now = cluster.snapshot()
+            return (now["done"] == len(queued) and len(now["workers"]) == 2
+                    and all(w["state"] == "waiting" and not w["portals"]
+                            for w in now["workers"]))
+
+        wait_for(settled, 300)
+        shown = json.loads(run_cli("status", "--json", data=data).stdout)["cluster"]
+        assert [w["alive"] for w in shown["workers"]] == [True, True]
+        assert sum(w["portals_crawled"] for w in shown["workers"]) == len(queued)
+        assert shown["queue"] == 0 and shown["portals"] == []
+        assert shown["done"] == len(queued)
+        run_cli("merge", data=data)  # the local cluster's workers, by default
+        stored = article_urls(data)
+        assert {g["url"] for g in GOLD} <= set(stored) and max(stored.values()) == 1
+    finally:
+        run_cli("cluster", "down", data=data)
+    assert not (data / "cluster" / "cluster.json").exists()
+    assert all(gone(pid) for pid in [state["redis_pid"], *state["workers"].values()])

@@ -54,8 +54,11 @@ def start(directory: Path, *, port: int | None = None, persist: bool = False,
                 "--dir", str(directory), "--daemonize", "no", "--protected-mode", "yes",
                 "--logfile", str(directory / "redis.log"), "--save", "",
                 "--appendonly", "yes" if persist else "no"]
-        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                start_new_session=True)
+        # What it says before its log opens (a bad argument) goes to the log too: never to
+        # our stderr, which a server outliving us ('cluster up') would hold open.
+        with open(directory / "redis.log", "ab") as log:
+            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                    start_new_session=True)
         url = f"redis://127.0.0.1:{chosen}/0"
         client = redis.Redis.from_url(url, socket_connect_timeout=1)
         deadline = time.monotonic() + 10

@@ -282,13 +282,19 @@ def _ours(pid: int, word: str) -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs. A process that exited counts as gone even while no one reaps it:
+    'cluster up' has exited, so its children are left to an init that may never reap them."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc (macOS): signal 0 is all we can know
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
 def _signal(pid: int, signum: int) -> None:
