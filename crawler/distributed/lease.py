@@ -1,5 +1,7 @@
 """The portal's lease, held for as long as this worker crawls the portal: taken when the crawl
-is built, renewed by a heartbeat, given back when the spider closes.
+is built, renewed by a heartbeat, given back when the crawl's engine has stopped, after the
+spider closed and its archive with it: a portal the cluster counts done has its WARC files
+closed, ready for ``merge``.
 
 A run that ended on its own terms (finished, page budget spent, portal down) is done: the
 cluster forgets its frontier. One that was interrupted (a signal, a time budget, the lease
@@ -43,6 +45,7 @@ class PortalLease:
         self.holder = ""  # the worker holding the portal, when it is not this one
         self.closing = False
         self.heartbeat: task.LoopingCall | None = None
+        self.ended: tuple[str, float] | None = None  # at spider_closed: reason, next run after
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> PortalLease:
@@ -63,6 +66,7 @@ class PortalLease:
             lease.heartbeat.start(lease.ttl / 3, now=False)
         crawler.signals.connect(lease.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(lease.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(lease.engine_stopped, signal=signals.engine_stopped)
         return lease
 
     @property
@@ -91,13 +95,19 @@ class PortalLease:
             deferred_from_coro(self.crawler.engine.close_spider_async(reason=LEASE_LOST))
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
+        # The lease is still held while the archive closes (the session's spider_closed,
+        # after this one): what the next run may do is decided now, with the host's delay.
+        self.ended = (reason, time.time() + self.host_delay())
+
+    def engine_stopped(self) -> None:
         if self.heartbeat is not None and self.heartbeat.running:
             self.heartbeat.stop()
-        if self.holder:
+        if self.holder or self.ended is None:
             return
+        reason, not_before = self.ended
         finished = reason not in INTERRUPTED
         given_back = self.cluster.release(self.portal.id, self.worker, finished=finished,
-                                          not_before=time.time() + self.host_delay())
+                                          not_before=not_before)
         if given_back:
             logger.info("%s: %s (%s)", self.portal.id,
                         "run done" if finished else "back in the queue", reason)
