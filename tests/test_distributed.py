@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+from protego import Protego
 
 from crawler.distributed import localredis
 from crawler.distributed.cluster import Cluster, Frontier, LeaseLost
@@ -143,6 +144,7 @@ def test_politeness_holds_at_the_server_across_workers(two_runs):
     for e in exchanges(first):
         by_host[e["host"]].append(e)
     assert set(by_host) == {urlsplit(g["url"]).hostname for g in GOLD}
+    portal_of = {p.host: p.id for p in load_fixture_portals(FIXTURES).values()}
     for host, seen in by_host.items():
         # One worker (its own fixture server, here) crawls a host at a time...
         spans = defaultdict(list)
@@ -157,6 +159,11 @@ def test_politeness_holds_at_the_server_across_workers(two_runs):
             running += step
             peak = max(peak, running)
         assert peak <= PER_HOST, host
+        # Nothing its robots.txt forbids was asked for (the fixture pages link to such paths).
+        rules = Protego.parse((FIXTURES / "sites" / portal_of[host] / "files" /
+                               "robots.txt").read_text())
+        assert [e["path"] for e in seen
+                if not rules.can_fetch(f"http://{host}{e['path']}", "*")] == [], host
     # baonghean's robots.txt asks for a Crawl-delay (capped for the fixture server): any n
     # requests in a row span at least n - 1 delays. The way from crawler to server takes a
     # few milliseconds more or less each time (tens on a busy machine): JITTER allows for it.
