@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from crawler.runner import FIXTURE_SETTINGS  # noqa: E402
+from portal_archive.demo.server import PortalServer  # noqa: E402
 
 HOST = "bench-portal.test"
 CATEGORIES = ["Tin tức - Sự kiện", "Chính trị", "Kinh tế", "Văn hóa - Xã hội",
@@ -217,7 +218,9 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-class BenchServer(ThreadingHTTPServer):
+# Quiet about crawlers that hang up (a worker stopping drops its kept-alive connections),
+# as the fixture server is; any other error is printed.
+class BenchServer(PortalServer):
     daemon_threads = True
 
     def __init__(self, portal: Portal, latency: float) -> None:

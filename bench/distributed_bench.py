@@ -64,16 +64,19 @@ def run(commands: list[list[str]], server: BenchServer, env: dict[str, str]) -> 
     readers each one waited for), pages served."""
     server.requests = 0
     started = time.monotonic()
-    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for c in commands]
+    # stderr to files, not pipes: a pipe read only at the end fills and stalls a chatty crawl.
+    logs = [tempfile.TemporaryFile() for _ in commands]
+    procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=log)
+             for c, log in zip(commands, logs, strict=True)]
     cpu, failures = 0.0, []
-    for proc in procs:
+    for proc, log in zip(procs, logs, strict=True):
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         cpu += usage.ru_utime + usage.ru_stime
-        if proc.returncode not in (0,):
-            failures.append(proc.stderr.read().decode(errors="replace")[-500:])
-        proc.stderr.close()
+        if proc.returncode != 0:
+            log.seek(0)
+            failures.append(log.read().decode(errors="replace")[-500:])
+        log.close()
     return {"wall": time.monotonic() - started, "cpu": cpu, "pages": server.requests,
             "failures": failures}
 
