@@ -278,8 +278,10 @@ def test_without_redis_commands_say_so_in_one_line_and_a_worker_waits_for_it(tmp
         localredis.stop(proc)
     assert worker.returncode == 1  # stopped by a signal, as an interrupted crawl says
     assert "Traceback" not in first + rest
-    # Every line it printed says Redis was away: nothing else went wrong.
-    assert all("unreachable" in line for line in (first + rest).splitlines())
+    # Every line it printed says Redis was away, or acknowledges the SIGTERM sent above
+    # (whether it comes before the process ends is a matter of timing): nothing else.
+    assert [line for line in (first + rest).splitlines() if "unreachable" not in line
+            and not line.startswith("SIGTERM: stopping")] == [], rest
     assert {g["url"] for g in GOLD if g["portal"] == portal} <= set(
         article_urls(tmp_path / "worker"))
 
