@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -198,13 +199,15 @@ def main() -> None:
           f"({queued:.0f} bytes each, seen set included); {known * 100_000 / 1024**2:.1f} MB "
           f"per 100,000 known articles")
     best = max((r for _, r in rows[1:]), key=lambda r: r["pages"] / r["wall"])
-    per_core = best["pages"] / best["wall"] / (os.cpu_count() or 1)
+    rate = best["pages"] / best["wall"]
+    cores = os.cpu_count() or 1
     cpu_page = sum(r["cpu"] for _, r in rows[1:]) / sum(r["pages"] for _, r in rows[1:])
-    print(f"\nScaling: {per_core:.1f} pages/s per core at best here ({cpu_page * 1000:.1f} ms of "
-          f"CPU per page); 5,000,000 pages a week is {5e6 / WEEK:.1f} pages/s, "
-          f"{5e6 * cpu_page / 3600:.0f} CPU-hours: "
-          f"{5e6 * cpu_page / WEEK:.2f} cores busy all week, or one 2-core machine for "
-          f"{5e6 * cpu_page / 2 / 3600:.0f} hours.")
+    needed = 5e6 / WEEK
+    print(f"\nScaling: {rate / cores:.1f} pages/s per core at best here ({rate:.1f} pages/s on "
+          f"{cores} cores; {cpu_page * 1000:.1f} ms of CPU per page). 5,000,000 pages a week is "
+          f"{needed:.1f} pages/s: {math.ceil(needed / rate)} machine(s) like this one, busy "
+          f"{needed / rate:.0%} of the week; {5e6 * cpu_page / 3600:.0f} CPU-hours, "
+          f"{5e6 * cpu_page / WEEK:.2f} cores busy all week.")
     print(f"load average at the end: {load()}")
 
 
