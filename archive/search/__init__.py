@@ -34,7 +34,11 @@ scored, in what order), ``snippets``, ``results``
 (a search's hits). The query language is ``archive/query.py``.
 """
 
-from archive.search.indexing import create_index, index_article, maintain, unindex_article
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from archive.search.results import SORTS, count, search
 from archive.search.snippets import HIGHLIGHT
 from archive.search.tables import MATCHES, SEARCH_MIGRATION, connect
@@ -43,3 +47,13 @@ from archive.search.terms import search_columns
 __all__ = ["HIGHLIGHT", "MATCHES", "SEARCH_MIGRATION", "SORTS", "connect", "count",
            "create_index", "index_article", "maintain", "search", "search_columns",
            "unindex_article"]
+
+# Writing the index is loaded when first asked for: a search (a command-line process of its
+# own) never needs it, and its imports are a few percent of a search's start-up.
+_INDEXING = ("create_index", "index_article", "maintain", "unindex_article")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INDEXING:
+        return getattr(importlib.import_module("archive.search.indexing"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
