@@ -13,9 +13,9 @@ Two contentless FTS5 tables, keyed by the ``articles`` rowid, hold what search n
   prefix), the articles where it weighs the most in bm25 (below), in six levels from its top
   0.01% to its top 3%, with thresholds learned from a sample of the archive (``search_terms``).
 
-Newest-first reads every match and sorts them when there are few (``PROBE``); otherwise it
-walks back from the newest day in spans of one day, two, four..., one FTS5 query each, until
-the page is full.
+Newest-first reads every match and sorts them when ``search_terms`` says there can be few
+(``PROBE``); otherwise it walks back from the newest day in spans of days (one first, then
+sized from the matches found per day so far) until the page is full.
 
 A query is parsed here, never handed to FTS5 as typed, so any text a user types is valid.
 
