@@ -56,8 +56,8 @@ def status_command(ctx: click.Context, as_json: bool, redis_url: str | None) -> 
     if cluster is not None and not (data / "index.db").exists():
         rows: list[dict[str, Any]] = []
     else:
-        db = open_existing_index(data)
-        rows = [health.portal_status(db, p) for p in runs.archived_portals(db)]
+        with open_existing_index(data) as db:  # closed: the command may run in-process
+            rows = [health.portal_status(db, p) for p in runs.archived_portals(db)]
     if as_json:
         echo_json(rows if cluster is None else {"cluster": cluster, "portals": rows})
         return
