@@ -88,6 +88,8 @@ def test_crawl_delay_is_kept_between_requests(tmp_path, monkeypatch):
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     articles = [g for g in gold_records() if g["portal"] == "baonghean"]
     assert len(gaps) >= len(articles)
-    # Arrivals are logged by a server thread: one gap may look a few ms short of the delay
-    # (the crawl measures it from when it sent the request), never the gaps taken together.
-    assert sum(gaps) >= 0.3 * len(gaps) - 0.05 and min(gaps) >= 0.3 - 0.05
+    # Arrivals are logged by a server thread, which a loaded machine may run late: one gap
+    # can look short of the delay by what the log of the request before it lagged (the crawl
+    # measures the delay from when it sent each request), never the gaps taken together.
+    # Without the delay the gaps would be a few ms.
+    assert sum(gaps) >= 0.3 * len(gaps) - 0.05 and min(gaps) >= 0.3 / 2
