@@ -45,9 +45,12 @@ $(VENV)/bin/redis-server: | $(BIN)/python
 		&& ln -sf "$$(command -v redis-check-rdb)" $@; \
 	else echo "redis-server not found: install Redis (Debian: sudo apt-get install redis-tools; macOS: brew install redis) and run make again" >&2; exit 1; fi
 
+# Two pytest processes (pytest-xdist): most of the suite's time is crawls and servers waiting
+# on each other in child processes, so two at once keep a 2-core machine busy; one at a time
+# the suite came close to ten minutes there.
 test: $(VENV)/.installed-test $(VENV)/pywb/bin/pywb $(VENV)/bin/redis-server
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2
 
 # The suite on the oldest release of every dependency that pyproject.toml allows, in a venv of
 # its own: tests/lower_bounds.py turns each ">=X" into a "==X" constraint for pip.
