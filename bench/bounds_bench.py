@@ -108,7 +108,7 @@ def main() -> None:
                   f"exited {exited:.2f} s, status {code}")
 
         print("an unreachable portal's first request to its down line (default settings)")
-        cases = [("no DNS", cli(work / "c", "--url", "http://gone.invalid/", "-s",
+        cases = [("no DNS", cli(work / "c", "--url", "http://gone.test/", "-s",
                                 "TWISTED_DNS_RESOLVER=tests.stub_resolver.NoNames"))]
         refusing = socket.socket()
         refusing.bind(("127.0.0.1", 0))

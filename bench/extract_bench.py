@@ -4,8 +4,8 @@ Usage: .venv/bin/python bench/extract_bench.py [--fixtures DIR ...] [--real-page
                                                 [--rounds N]
 
 Sets: every HTML page of each fixture directory's sites (articles, listings, static pages),
-and the real captured pages of ``../shared/real-pages`` when that folder is there (its
-``manifest.json``). Both extractors run in the same process on the same bytes; host
+and, with ``--real-pages DIR``, real captured pages listed in ``DIR/manifest.json`` (entries
+with ``file`` and ``url``). Both extractors run in the same process on the same bytes; host
 templates are learned before timing (a crawl learns them once); the language detector's
 model is loaded before timing too.
 """
@@ -69,15 +69,16 @@ def main() -> None:
     parser.add_argument("--fixtures", nargs="*", type=Path,
                         default=[ROOT / "portal_archive/demo/fixtures",
                                  ROOT / "tests/fixtures/patterns"])
-    parser.add_argument("--real-pages", type=Path, default=ROOT.parent / "shared/real-pages")
+    parser.add_argument("--real-pages", type=Path,
+                        help="a folder of captured pages with a manifest.json")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     sets = {str(d.relative_to(ROOT) if d.is_relative_to(ROOT) else d): fixture_pages(d)
             for d in args.fixtures}
-    if (args.real_pages / "manifest.json").is_file():
+    if args.real_pages is not None:
+        if not (args.real_pages / "manifest.json").is_file():
+            sys.exit(f"no manifest.json in {args.real_pages}")
         sets["real pages"] = real_pages(args.real_pages)
-    else:
-        print(f"no real pages at {args.real_pages}: fixtures only", file=sys.stderr)
     runs = {
         "cleaners.extract": lambda b, u, t: extract(b, u, template=t),
         "trafilatura.extract": lambda b, u, t: trafilatura.extract(b, url=u),
