@@ -7,10 +7,10 @@ from typing import Any
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 
 from archive import articles
 from archive.diskerrors import WRITE_ERRORS
+from crawler.extensions import required_extension
 from crawler.extensions.session import ArchiveSession
 
 
@@ -21,10 +21,7 @@ class ArticlePipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ArticlePipeline:
-        session = crawler.get_extension(ArchiveSession)
-        if session is None:
-            raise NotConfigured("the ArchiveSession extension is off")
-        return cls(crawler, session)
+        return cls(crawler, required_extension(crawler, ArchiveSession))
 
     def process_item(self, item: dict[str, Any], spider: Spider | None = None) -> dict[str, Any]:
         session = self.session

@@ -26,7 +26,7 @@ from typing import Any
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http.request import NO_CALLBACK
 from scrapy.utils.defer import deferred_from_coro, maybe_deferred_to_future
 from twisted.internet.defer import Deferred
@@ -34,6 +34,7 @@ from twisted.python.failure import Failure
 
 from archive.progress import print_above
 from archive.runs import SHUTDOWN, TIME_BUDGET
+from crawler.extensions import required_extension
 
 logger = logging.getLogger(__name__)
 
@@ -147,10 +148,7 @@ class StoppingMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoppingMiddleware:
-        stopping = crawler.get_extension(Stopping)
-        if stopping is None:
-            raise NotConfigured("the Stopping extension is off")
-        return cls(stopping)
+        return cls(required_extension(crawler, Stopping))
 
     def process_request(self, request: Request, spider: object = None) -> None:
         if self.stopping.stopping:

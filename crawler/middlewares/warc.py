@@ -12,12 +12,13 @@ from urllib.parse import urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, NotConfigured
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 from warcio.statusandheaders import StatusAndHeaders
 
 from archive.diskerrors import WRITE_ERRORS
 from archive.warc import payload_digest, warc_date
+from crawler.extensions import required_extension
 from crawler.extensions.session import ArchiveSession
 
 # Twisted has already removed the chunk framing from the body; saying "chunked" would make
@@ -66,10 +67,7 @@ class WarcCaptureMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WarcCaptureMiddleware:
-        session = crawler.get_extension(ArchiveSession)
-        if session is None:
-            raise NotConfigured("the ArchiveSession extension is off")
-        return cls(crawler, session)
+        return cls(crawler, required_extension(crawler, ArchiveSession))
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
