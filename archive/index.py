@@ -78,7 +78,7 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 def m002_vietnamese_search(db: sqlite_utils.Database) -> None:
     # FTS5's own folding cannot match Vietnamese (see archive/search/): the unicode61
     # table goes; the tables fed with folded and exact word forms that replace it are made
-    # by the last search migration (m_search_001), for the articles' columns of that time.
+    # by the last search migration (m_search_002), for the articles' columns of that time.
     for trigger in db.triggers:
         if trigger.table == "articles":
             db.execute(f"drop trigger [{trigger.name}]")
@@ -157,14 +157,15 @@ def open_index_readonly(path: Path | str) -> sqlite_utils.Database:
 def upsert_portal(db: sqlite_utils.Database, portal: dict[str, Any]) -> None:
     columns = ("id", "name", "base_url", "province", "district", "family")
     db["portals"].upsert({key: portal.get(key) for key in columns}, pk="id")
-    _store_province_names(db, portal["id"], portal.get("province"))
+    with db.conn:
+        _store_province_names(db, portal["id"], portal.get("province"))
 
 
 def _store_province_names(db: sqlite_utils.Database, portal: str, province: str | None) -> None:
-    with db.conn:
-        db.execute("delete from portal_provinces where portal = ?", [portal])
-        db.conn.executemany("insert into portal_provinces (name, portal) values (?, ?)",
-                            [(name, portal) for name in units.province_keys(province)])
+    # No commit here: a migration calls this inside its own transaction.
+    db.execute("delete from portal_provinces where portal = ?", [portal])
+    db.conn.executemany("insert into portal_provinces (name, portal) values (?, ?)",
+                        [(name, portal) for name in units.province_keys(province)])
 
 
 def insert_captures(db: sqlite_utils.Database, rows: Iterable[dict[str, Any]]) -> None:
@@ -494,15 +495,22 @@ def tools_fts_in_step(db: sqlite_utils.Database) -> None:
 
 
 # -- Search at national scale (issue 17) -------------------------------------------------------
-@migrations(name=search.SEARCH_MIGRATION)
+@migrations()
 def m_search_001_filter_terms_tiers_provinces(db: sqlite_utils.Database) -> None:
-    """Search tables with filter terms, prefixes and impact tiers (archive/search/), and
-    the province names each portal answers to, so that a search never loads the
-    administrative-unit tables. A search reads an index that has this migration without
-    loading this module (``search.connect``): a later migration that search depends on
-    must become ``search.SEARCH_MIGRATION``."""
+    """The province names each portal answers to, so that a search never loads the
+    administrative-unit tables. (This migration also built the search tables of its time:
+    the next one rebuilds them.)"""
     db["portal_provinces"].create({"name": str, "portal": str}, pk=("name", "portal"))
     db["portal_provinces"].create_index(["portal"])
     for portal, province in db.execute("select id, province from portals").fetchall():
         _store_province_names(db, portal, province)
+
+
+@migrations(name=search.SEARCH_MIGRATION)
+def m_search_002_word_pairs(db: sqlite_utils.Database) -> None:
+    """Search tables with filter terms, prefixes, impact tiers and word pairs, without word
+    positions (archive/search/), every article indexed again: a few minutes per hundred
+    thousand articles. A search reads an index that has this migration without loading
+    this module (``search.connect``): a later migration that search depends on must become
+    ``search.SEARCH_MIGRATION``."""
     search.create_index(db)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from archive.vietnamese import exact_word, fold_word, has_marks, words
+from archive.vietnamese import exact_word, fold_word, has_marks, word_pairs, words
 
 MAX_WORDS = 100  # words of a query, excluded ones included: a pasted paragraph is refused
 OPERATORS = ("AND", "OR", "NOT")
@@ -37,8 +37,26 @@ class Term:
     prefix: bool = False
 
     def fts(self, exact: bool) -> str:
-        forms = [exact_word(w) if exact else fold_word(w) for w in self.words]
-        return '"' + " ".join(forms) + '"' + ("*" if self.prefix else "")
+        """The term as an FTS5 expression over the search table's columns. The table keeps
+        no word positions (a tenth of the size of keeping them): a phrase is its words'
+        adjacent pairs, each indexed as one token (``nong-thon thon-moi``). That is the
+        phrase itself for two folded words; for more, or with diacritics, the articles it
+        finds may hold the pairs apart, or spelt otherwise, and are checked against their
+        text (``needs_check``)."""
+        folded = [fold_word(w) for w in self.words]
+        if len(folded) == 1:
+            column = "{title_x body_x}" if exact else "{title_f body_f}"
+            form = exact_word(self.words[0]) if exact else folded[0]
+            return f'{column} : "{form}"' + ("*" if self.prefix else "")
+        pairs = " AND ".join(f'"{pair}"' for pair in word_pairs(folded))
+        if not exact:
+            return f"pairs : ({pairs})"
+        forms = " AND ".join(f'"{exact_word(w)}"' for w in self.words)
+        return f"pairs : ({pairs}) AND {{title_x body_x}} : ({forms})"
+
+    def fts_is_exact(self, exact: bool) -> bool:
+        """Whether ``fts`` finds exactly the articles that hold the term."""
+        return len(self.words) == 1 or len(self.words) == 2 and not exact
 
     @property
     def marked(self) -> bool:
@@ -76,22 +94,24 @@ class Query:
         terms = self.terms
         return terms[0].short_prefix if len(terms) == 1 and not self.excluded else None
 
-    def fts(self, tier: str, title_only: bool = False) -> str:
+    def fts(self, tier: str) -> str:
         """The FTS5 expression: ``folded`` (diacritics ignored), ``marked`` (words typed
         with diacritics must match them, the rest folded) or ``exact`` (every word as
-        typed, unmarked words unmarked); in titles only, or in titles and bodies."""
-        folded, exact = ("title_f", "title_x") if title_only else (
-            "{title_f body_f}", "{title_x body_x}")
-
-        def term(t: Term) -> str:
-            return f"{exact if t.is_exact(tier) else folded} : " + t.fts(t.is_exact(tier))
-
-        groups = [" AND ".join(term(t) for t in g) for g in self.groups if g]
+        typed, unmarked words unmarked). Where ``needs_check``, it finds more articles than
+        the query means (phrases of three words or more, or with diacritics), never fewer;
+        an excluded phrase it cannot tell exactly is left to that check."""
+        groups = [" AND ".join(f"({t.fts(t.is_exact(tier))})" for t in g)
+                  for g in self.groups if g]
         expr = " OR ".join(f"({g})" for g in groups)
-        if self.excluded:  # one flat NOT of all of them: nesting would overflow FTS5's parser
-            excluded = " OR ".join(t.fts(False) for t in self.excluded)
-            expr = f"({expr}) NOT ({{title_f body_f}} : ({excluded}))"
+        excluded = [t for t in self.excluded if t.fts_is_exact(False)]
+        if excluded:  # one flat NOT of all of them: nesting would overflow FTS5's parser
+            expr = f"({expr}) NOT ({' OR '.join(f'({t.fts(False)})' for t in excluded)})"
         return expr
+
+    def needs_check(self, tier: str) -> bool:
+        """Whether the articles ``fts(tier)`` finds must be checked against their text."""
+        return (any(not t.fts_is_exact(t.is_exact(tier)) for t in self.terms)
+                or any(not t.fts_is_exact(False) for t in self.excluded))
 
 
 _TOKEN = re.compile(r'(?P<sign>-?)"(?P<phrase>[^"]*)"?|(?P<word>\S+)')

@@ -63,6 +63,11 @@ def has_marks(word: str) -> bool:
     return fold_word(word) != word.lower()
 
 
+def word_pairs(folded: list[str]) -> list[str]:
+    """Adjacent pairs of folded words as the search index holds them: ``nong-thon``."""
+    return [f"{a}-{b}" for a, b in zip(folded, folded[1:], strict=False)]
+
+
 def folded_text(text: str | None) -> str:
     """A whole text as space-separated folded words, for the index."""
     return " ".join(map(fold_word, words(text or "")))

@@ -301,7 +301,7 @@ def test_after_double_dash_even_h_is_a_word(archive):
 
 def test_an_sqlite_error_is_one_line_and_export_leaves_nothing(archive, monkeypatch):
     # The old expression: one nested NOT per excluded word, which overflows FTS5's parser.
-    def nested(self, tier, title_only=False):
+    def nested(self, tier):
         expr = '"le"'
         for t in self.excluded:
             expr = f"({expr}) NOT ({t.fts(False)})"
@@ -348,3 +348,29 @@ def test_an_unknown_portal_province_or_district_is_an_error_naming_close_ones(
                                       "jsonl", "--output", str(data / "out")])
     assert export.exit_code == 1 and export.output == expected + "\n"
     assert not (data / "out").exists()
+
+
+def test_a_phrase_is_its_words_in_order_not_its_pairs_apart(archive):
+    # The index finds a phrase by its pairs of adjacent words; an article holding each pair
+    # somewhere, but never the whole phrase, or the phrase with other diacritics, is not a
+    # hit in any sort, in the count, nor in an export.
+    data, db = archive
+    newer = add(db, 1, "Xây dựng nông thôn mới ở Tiên Yên", "Tin ngắn.")
+    add(db, 2, "Nông thôn và thôn mới", "Nông thôn đổi thay; thôn mới thành lập.")
+    older = add(db, 3, "Nông thôn mới", "Không có dấu nào khác.", published="2023-01-01")
+    other_marks = add(db, 4, "Nộng thơn mói", "Dấu khác hẳn.")
+    assert set(urls(data, '"nông thôn mới"', "--exact")) == {newer, older}
+    assert urls(data, '"nông thôn mới"', "--exact", "--sort", "newest") == [newer, older]
+    assert urls(data, '"nông thôn mới"', "--exact", "--sort", "oldest") == [older, newer]
+    assert set(urls(data, '"nong thon moi"')) == {newer, older, other_marks}
+    assert run(data, '"nong thon moi"', "--count").output.strip() == "3"
+    assert run(data, '"nông thôn mới"', "--exact", "--count").output.strip() == "2"
+    assert run(data, '"nông thôn mới"', "-xây", "--count").output.strip() == "2"
+    assert run(data, 'nong -"thon va thon"', "--count").output.strip() == "3"
+    out = data / "out"
+    result = CliRunner().invoke(cli, ["--data", str(data), "export", '"nông thôn mới"',
+                                      "--format", "jsonl", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    exported = [json.loads(line)["url"] for line in
+                (out / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted(exported) == sorted([newer, older, other_marks])

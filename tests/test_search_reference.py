@@ -14,7 +14,7 @@ from archive import search
 from archive.filters import Filters
 from archive.index import open_index, store_article, upsert_portal
 from archive.query import Term, parse_query
-from archive.search import indexing, ranking, scope, scoring, tables
+from archive.search import indexing, ranking, scope, scoring, tables, terms
 from archive.vietnamese import exact_word, fold_word, words
 
 SYLLABLES = ("nông thôn mới hội đồng nhân dân đường dương giao thông thủy lợi xã huyện "
@@ -95,7 +95,9 @@ def in_scope(article: dict, spec: dict) -> bool:
 
 
 QUERIES = ["nong thon", "hội đồng", '"nông thôn mới"', "ng*", "th*", "huy*", "dương",
-           "duong -giao", "thuy loi OR hai ha", '"hoa binh"', "hóa"]
+           "duong -giao", "thuy loi OR hai ha", '"hoa binh"', "hóa",
+           # Phrases of three words: an article may hold their pairs apart.
+           '"xa huyen tinh"', '"huyen xa huyen"', 'xa -"hội đồng nhân"']
 SCOPES = [{}, {"portals": ["hp1"]}, {"province": "Hải Phòng"}, {"province": "hai duong"},
           {"since": "2015-01-01"}, {"until": "2010-06-30"},
           {"since": "2010-01-01", "until": "2012-12-31", "province": "Quảng Ninh"},
@@ -154,14 +156,36 @@ def test_exact_diacritics_come_first(archive, query):
     assert {h["url"] for h in search.search(db, query, exact=True, limit=1000)} == exact
 
 
-def fts5_bm25(db, query: str, tier: str = "folded") -> dict[int, float]:
-    sql = (f"select rowid, -bm25({tables.FTS_TABLE}, 10.0, 1.0, 10.0, 1.0, 0.0) "
-           f"from {tables.FTS_TABLE} where {tables.FTS_TABLE} match ?")
-    return dict(db.execute(sql, [parse_query(query).fts(tier)]).fetchall())
+def fts5_bm25(db, query: str) -> dict[int, float]:
+    """FTS5's own bm25() over a table of the same words with their positions (the search
+    table keeps none), for a query of words, phrases and excluded words, diacritics
+    ignored."""
+    columns = tables.FTS_COLUMNS[:tables.LENGTH_COLUMNS]
+    db.execute(f"create virtual table if not exists positions using fts5({', '.join(columns)}, "
+               "tokenize='unicode61 remove_diacritics 0')")
+    db.execute("delete from positions")
+    for key, *row in db.execute("select rowid, title, summary, text, published, portal, "
+                                "source, category from articles").fetchall():
+        article = dict(zip(["title", "summary", "text", "published", "portal", "source",
+                            "category"], row, strict=True))
+        db.execute(f"insert into positions(rowid, {', '.join(columns)}) values (?, ?, ?, ?, ?, ?)",
+                   [key, *search.search_columns(article), " ".join(terms.meta_tokens(article))])
+    parsed = parse_query(query)
+
+    def phrase(t: Term) -> str:
+        return '"' + " ".join(map(fold_word, t.words)) + '"'
+
+    expr = " OR ".join("(" + " AND ".join(phrase(t) for t in g) + ")" for g in parsed.groups)
+    if parsed.excluded:
+        expr = f"({expr}) NOT ({' OR '.join(map(phrase, parsed.excluded))})"
+    sql = ("select rowid, -bm25(positions, 10.0, 1.0, 10.0, 1.0, 0.0) from positions "
+           "where positions match ?")
+    return dict(db.execute(sql, [f"{{title_f body_f}} : ({expr})"]).fetchall())
 
 
 @pytest.mark.parametrize("query", ["nong thon", '"nông thôn mới"', "giao", "xa huyen",
-                                   "thuy loi OR hai ha", "duong -giao"])
+                                   "thuy loi OR hai ha", "duong -giao", '"xa huyen" tinh',
+                                   'thuy loi -"nhan dan duong"'])
 def test_scores_are_fts5_bm25(archive, query):
     db, _ = archive
     reference = fts5_bm25(db, query)
@@ -232,7 +256,8 @@ def test_an_archive_indexed_before_upgrades_in_place(tmp_path):
     with db.conn:
         indexing.drop_tables(db)
         db.execute("drop table portal_provinces")
-        db.execute("delete from _sqlite_migrations where name = ?", [search.SEARCH_MIGRATION])
+        db.execute("delete from _sqlite_migrations where name in (?, ?)",
+                   ["m_search_001_filter_terms_tiers_provinces", search.SEARCH_MIGRATION])
         db.execute("create virtual table search_fts using fts5(title_f, body_f, title_x, "
                    "body_x, content='', tokenize='unicode61 remove_diacritics 0')")
         db.execute("insert into search_fts(rowid, title_f, body_f, title_x, body_x) "

@@ -25,6 +25,7 @@ from archive.paths import remove_tree
 from archive.progress import Progress
 from archive.query import QueryError, parse_query
 from archive.search import MATCHES
+from archive.search.scoring import Scorer
 
 __all__ = ["FIELDS", "FORMATS", "ExportError", "Summary", "count_records", "export",
            "iter_records"]
@@ -38,10 +39,16 @@ def selection(db: sqlite_utils.Database, query: str | None, filters: Filters, *,
     condition, params = filters.sql(db)
     if query:
         try:
-            expression = parse_query(query).fts("folded")
+            parsed = parse_query(query)
         except QueryError as e:
             raise ExportError(f"query {query!r}: {e}") from e
-        condition, params = f"{MATCHES} and {condition}", [expression, *params]
+        condition, params = f"{MATCHES} and {condition}", [parsed.fts("folded"), *params]
+        if parsed.needs_check("folded"):
+            # What the expression finds is checked against the text (a phrase of three
+            # words or more: its pairs may be apart), as a search does.
+            holds = Scorer(db, parsed, "folded").holds
+            db.conn.create_function("query_holds", 3, holds, deterministic=True)
+            condition += " and query_holds(a.title, a.summary, a.text)"
     sql = ("from articles a left join portals p on p.id = a.portal "
            "left join article_clusters c on c.article_id = a.id "
            f"where {condition}")

@@ -3,15 +3,21 @@
 Two contentless FTS5 tables, keyed by the ``articles`` rowid, hold what search needs:
 
 - ``search_fts``: the title and the body (summary and text) twice, as folded words and as
-  exact words (``archive.vietnamese``), with positions for phrases; and ``meta``: terms for
-  the portal, the category and the date (year, month and day), so that a filter is terms
-  FTS5 intersects with the query's own, skipping through the longer doclists with their
-  indexes, and a date range is the fewest years, months and days that cover it.
+  exact words (``archive.vietnamese``); ``meta``: terms for the portal, the category and
+  the date (year, month and day), so that a filter is terms FTS5 intersects with the
+  query's own, skipping through the longer doclists with their indexes, and a date range is
+  the fewest years, months and days that cover it; and ``pairs``: each pair of adjacent
+  folded words as one term (``nong-thon``). The table keeps which columns hold a word, not
+  where (``detail=column``): positions were most of its size, and reading them made a
+  phrase of common words cost seconds. A phrase is found by its pairs; where that can find
+  more than the phrase (three words or more, or diacritics), the text tells
+  (``Query.needs_check``, ``scoring.Scorer.holds``).
 - ``search_aux`` (no positions, a tenth of the text's size): the 2- and 3-letter prefixes of
   every folded word, so that ``ng*`` is one doclist rather than a merge of every word that
-  starts with ng; the same filter terms; and *impact tiers*: for each frequent word (and
-  prefix), the articles where it weighs the most in bm25 (below), in six levels from its top
-  0.01% to its top 3%, with thresholds learned from a sample of the archive (``search_terms``).
+  starts with ng; the same filter terms; and *impact tiers*: for each frequent word, pair
+  and prefix, the articles where it weighs the most in bm25 (below), in six levels from its
+  top 0.01% to its top 3%, with thresholds learned from a sample of the archive
+  (``search_terms``).
 
 Newest-first reads every match and sorts them when ``search_terms`` says there can be few
 (``PROBE``); otherwise it walks back from the newest day in spans of days (one first, then

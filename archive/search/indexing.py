@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from archive.search.tables import AUX_TABLE, FTS_COLUMNS, FTS_TABLE, META_TABLE, TERMS_TABLE, plain
-from archive.search.terms import meta_tokens, search_columns
+from archive.search.terms import meta_tokens, pairs_text, search_columns
 from archive.search.tiers import (
     CANDIDATES,
     MIN_SAMPLE_DF,
@@ -28,7 +28,7 @@ def _rows(db: Connection, rowid: int, row: dict[str, Any],
           columns: list[str] | None) -> tuple[list[Any], list[Any]]:
     columns = columns or search_columns(row)
     meta = meta_tokens(row)
-    return ([rowid, *columns, " ".join(meta)],
+    return ([rowid, *columns, " ".join(meta), pairs_text(columns)],
             [rowid, " ".join(tiers_of(db).tokens(columns, meta))])
 
 
@@ -38,7 +38,7 @@ def index_article(db: Connection, rowid: int, row: dict[str, Any],
     to the search index."""
     main, aux = _rows(db, rowid, row, columns)
     db.execute(f"insert into {FTS_TABLE}(rowid, {', '.join(FTS_COLUMNS)}) "
-               "values (?, ?, ?, ?, ?, ?)", main)
+               "values (?, ?, ?, ?, ?, ?, ?)", main)
     db.execute(f"insert into {AUX_TABLE}(rowid, tokens) values (?, ?)", aux)
 
 
@@ -48,16 +48,19 @@ def unindex_article(db: Connection, rowid: int, row: dict[str, Any]) -> None:
     every article's when it changes that)."""
     main, aux = _rows(db, rowid, row, None)
     db.execute(f"insert into {FTS_TABLE}({FTS_TABLE}, rowid, {', '.join(FTS_COLUMNS)}) "
-               "values ('delete', ?, ?, ?, ?, ?, ?)", main)
+               "values ('delete', ?, ?, ?, ?, ?, ?, ?)", main)
     db.execute(f"insert into {AUX_TABLE}({AUX_TABLE}, rowid, tokens) values ('delete', ?, ?)",
                aux)
 
 
 def create_tables(db: Connection) -> None:
+    # detail=column: which columns hold a word, not where in them (positions were four
+    # fifths of the table); phrases are found by their pairs, which need '-' in a token.
     db.execute(f"create virtual table {FTS_TABLE} using fts5({', '.join(FTS_COLUMNS)}, "
-               "content='', tokenize='unicode61 remove_diacritics 0')")
+               "content='', detail=column, "
+               "tokenize=\"unicode61 remove_diacritics 0 tokenchars '-'\")")
     db.execute(f"create virtual table {AUX_TABLE} using fts5(tokens, content='', detail=none, "
-               "tokenize='unicode61 remove_diacritics 0')")
+               "tokenize=\"unicode61 remove_diacritics 0 tokenchars '-'\")")
     db.execute(f"create virtual table {FTS_TABLE}_vocab using fts5vocab({FTS_TABLE}, row)")
     db.execute(f"create table {TERMS_TABLE} (term text primary key, df real, l1 real, l2 real, "
                "l3 real, l4 real, l5 real, l6 real) without rowid")
@@ -91,7 +94,7 @@ def create_index(db: Connection, *, progress: Callable[[int], None] | None = Non
 
 def _insert(conn: sqlite3.Connection, rows: list[tuple[list[Any], list[Any]]]) -> None:
     conn.executemany(f"insert into {FTS_TABLE}(rowid, {', '.join(FTS_COLUMNS)}) "
-                     "values (?, ?, ?, ?, ?, ?)", [main for main, _ in rows])
+                     "values (?, ?, ?, ?, ?, ?, ?)", [main for main, _ in rows])
     conn.executemany(f"insert into {AUX_TABLE}(rowid, tokens) values (?, ?)",
                      [aux for _, aux in rows])
 

@@ -179,7 +179,7 @@ def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget:
             exact = True
         else:
             more = more[:max(budget - len(scored), wanted - len(scores))]
-        scores.update(scorer.scores(more, verify=False))
+        scores.update(scorer.scores(more, verify=scorer.query.needs_check(scorer.tier)))
     return sorted(scores, key=lambda k: (-scores[k], -k)), exact
 
 

@@ -3,12 +3,14 @@ or sorted by date, and each hit read from the articles table with a snippet."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from archive.filters import Filters
-from archive.query import QueryError, parse_query
+from archive.query import Query, QueryError, parse_query
 from archive.search.ranking import CANDIDATES, relevance_order
 from archive.search.scope import filter_scope, is_broad, source_for
+from archive.search.scoring import Scorer
 from archive.search.snippets import snippet
 
 if TYPE_CHECKING:
@@ -37,10 +39,11 @@ def search(db: Connection, text: str, *, filters: Filters | None = None,
         keys = relevance_order(db, query, scope, exact, offset + limit,
                                 max(candidates, offset + limit))[offset:offset + limit]
     else:
-        source = source_for(query, "exact" if exact else "folded")
-        keys = source.by_date(db, scope, limit=limit, offset=offset,
-                              descending=sort == "newest",
-                              broad=is_broad(db, query))
+        tier = "exact" if exact else "folded"
+        keys = source_for(query, tier).by_date(db, scope, limit=limit, offset=offset,
+                                               descending=sort == "newest",
+                                               broad=is_broad(db, query),
+                                               keep=_checker(db, query, tier))
     if not keys:
         return []
     rowids = keys
@@ -67,4 +70,17 @@ def count(db: Connection, text: str, *, filters: Filters | None = None,
     scope = filter_scope(db, filters or Filters())
     if scope.empty:
         return 0
-    return source_for(query, "exact" if exact else "folded").count(db, scope)
+    tier = "exact" if exact else "folded"
+    source = source_for(query, tier)
+    keep = _checker(db, query, tier)
+    if keep is None:
+        return source.count(db, scope)
+    # Every article the expression finds is checked against its text (a phrase of three
+    # words or more, or with diacritics): a fraction of a millisecond each.
+    return len(keep(source.matching(db, scope)))
+
+
+def _checker(db: Connection, query: Query, tier: str) -> Callable[[list[int]], list[int]] | None:
+    """What keeps, of the rowids a query's FTS5 expression finds, those that match it
+    (``Query.needs_check``); None when they all do."""
+    return Scorer(db, query, tier).holding if query.needs_check(tier) else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from archive.query import Query, Term
 from archive.search.tables import AUX_TABLE, FTS_TABLE, TERMS_TABLE
 from archive.search.terms import UNDATED, date_cover, meta_token, period_of
 from archive.units import portals_in_province
-from archive.vietnamese import fold_word
+from archive.vietnamese import fold_word, word_pairs
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
@@ -151,28 +152,32 @@ class Source:
             f"({', '.join(map(str, rowids))})", [self.query])]
 
     def by_date(self, db: Connection, scope: Scope, *, limit: int, offset: int,
-                descending: bool, broad: bool) -> list[int]:
+                descending: bool, broad: bool,
+                keep: Callable[[list[int]], list[int]] | None = None) -> list[int]:
         """Rowids of matches in publication order: all of them sorted unless the query is
         ``broad`` (it may match more than ``PROBE``), else span by span of days from the
         newest (or oldest) until the page is full, each span sized from the matches found
         per day so far (one day first, at most twice the last). Undated articles come last
-        newest first, first oldest first (as SQL sorts no date below any)."""
+        newest first, first oldest first (as SQL sorts no date below any). ``keep`` drops
+        the rowids that the FTS5 expression found but that do not match (a phrase's pairs
+        apart)."""
+        keep = keep or list
         if not broad:
-            found = self.matching(db, scope)
+            found = keep(self.matching(db, scope))
         else:
             wanted, found = offset + limit, []
             undated = [] if scope.dated else [(None, date.min)]
             if not descending:
-                found += self._in_span(db, scope, undated.pop()) if undated else []
+                found += keep(self._in_span(db, scope, undated.pop())) if undated else []
             skip, days = 0, 1
             while len(found) < wanted and (days_span := scope.span(descending, skip, days)):
-                found += self._in_span(db, scope, days_span)
+                found += keep(self._in_span(db, scope, days_span))
                 skip += (days_span[1] - days_span[0]).days + 1
                 rate = len(found) / skip
                 need = math.ceil(1.5 * (wanted - len(found)) / rate) if rate else 2 * days
                 days = max(1, min(2 * days, need))
             if undated and len(found) < wanted:
-                found += self._in_span(db, scope, undated[0])
+                found += keep(self._in_span(db, scope, undated[0]))
         if not found:
             return []
         direction = "desc" if descending else "asc"
@@ -197,19 +202,20 @@ class Source:
 
 def term_names(term: Term) -> list[str]:
     """The ``search_terms`` names that bound how many articles hold the term, and how much
-    it weighs in one: its word, each word of a phrase (a phrase is no more frequent than any
-    of its words), the first three letters of a prefix."""
+    it weighs in one: its word, each pair of adjacent words of a phrase (a phrase is no
+    more frequent, and weighs no more, than any of its pairs), the first three letters of a
+    prefix."""
+    folded = [fold_word(w) for w in term.words]
     if term.prefix:
-        folded = fold_word(term.words[0])
-        return [folded[:3] + "*"] if len(folded) >= 2 else []
-    return [fold_word(w) for w in term.words]
+        return [folded[0][:3] + "*"] if len(folded[0]) >= 2 else []
+    return word_pairs(folded) if len(folded) > 1 else folded
 
 
 def most_matches(db: Connection, query: Query) -> float:
     """An upper bound of the articles the query matches (diacritics ignored), from the
     counts of ``search_terms``: a group of terms matches no more than its rarest; a word
-    that ``search_terms`` does not hold was in too few sampled articles to be counted, and
-    counts as none (an archive with no counts learned is small)."""
+    or pair that ``search_terms`` does not hold was in too few sampled articles to be
+    counted, and counts as none (an archive with no counts learned is small)."""
     names = sorted({n for t in query.terms for n in term_names(t)})
     known = dict(db.execute(f"select term, df from {TERMS_TABLE} where term in "
                             f"({', '.join('?' * len(names))})", names)) if names else {}

@@ -16,32 +16,36 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from archive.query import Query, Term
-from archive.search.tables import FTS_TABLE, META_TABLE, TERMS_TABLE
+from archive.search.tables import FTS_TABLE, LENGTH_COLUMNS, META_TABLE, TERMS_TABLE
 from archive.search.tiers import BM25_B, BM25_K1, CANDIDATES, TITLE_WEIGHT
-from archive.vietnamese import exact_word, fold_word, words
+from archive.vietnamese import exact_word, fold_word, word_pairs, words
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
 
 
 @cache
-def _folding() -> dict[int, str]:
-    """A ``str.translate`` table folding each letter to the one letter the index has for it
-    (``Đ`` -> ``d``, ``ồ`` -> ``o``): the stored (NFC) text folded in one pass, with every
-    character where it was, so that a match found in it is a span of the original."""
-    table = {}
-    for code in range(0x41, 0x2000):
+def _spellings() -> dict[str, str]:
+    """Each letter the index folds to (``d``, ``o``), with every letter that folds to it
+    (``dDđĐ``, ``oOòồỘ...``), as the inside of a regular-expression class."""
+    found: dict[str, set[str]] = {}
+    for code in range(0x30, 0x2000):
         char = chr(code)
-        if char.isalpha() and len(folded := fold_word(char)) == 1 and folded != char:
-            table[code] = folded
-    return table
+        if char.isalnum() and len(folded := fold_word(char)) == 1:
+            found.setdefault(folded, {folded}).add(char)
+    return {k: "".join(map(re.escape, sorted(v))) for k, v in found.items()}
 
 
 def _term_pattern(term: Term) -> re.Pattern[str]:
-    """The term in folded text. It does not check that a word starts where the match does
-    (``_starts_word`` does): a pattern that begins with a literal lets the regular
-    expression engine skip ahead to it, much faster than a look-behind at every position."""
-    parts = [re.escape(fold_word(w)) for w in term.words]
+    """The term in the stored text as it is (NFC, any case, any marks): each letter a class
+    of every letter that folds to it, so that a match is a span of the original and the text
+    needs no folding first (folding a whole article letter by letter costs ten times what
+    the search does). It does not check that a word starts where the match does
+    (``_starts_word`` does): a look-behind at every position is slower than the engine's
+    skipping ahead to the first letter's class."""
+    spellings = _spellings()
+    parts = ["".join(f"[{spellings[c]}]" if c in spellings else re.escape(c)
+                     for c in fold_word(w)) for w in term.words]
     return re.compile(r"\W+".join(parts) + (r"\w*" if term.prefix else r"(?!\w)"))
 
 
@@ -49,8 +53,8 @@ def _starts_word(text: str, start: int) -> bool:
     return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
-def _occurs(pattern: re.Pattern[str], folded: str) -> bool:
-    return any(_starts_word(folded, m.start()) for m in pattern.finditer(folded))
+def _occurs(pattern: re.Pattern[str], text: str) -> bool:
+    return any(_starts_word(text, m.start()) for m in pattern.finditer(text))
 
 
 def varints(blob: bytes) -> list[int]:
@@ -73,7 +77,7 @@ class Scorer:
         self.total = counts[0] or 1
         learned = db.execute(f"select value from {META_TABLE} where name = 'articles'").fetchone()
         self.learned_total = learned[0] if learned else 0
-        self.average = (sum(counts[1:]) / self.total) or 1.0
+        self.average = (sum(counts[1:1 + LENGTH_COLUMNS]) / self.total) or 1.0
         self.terms = query.terms
         self.patterns = [_term_pattern(t) for t in self.terms]
         self.excluded = [_term_pattern(t) for t in query.excluded]
@@ -91,9 +95,19 @@ class Scorer:
         return self._idfs
 
     def rank(self, keys: list[int]) -> list[int]:
-        """``keys`` (matches, as FTS5 found them), best first."""
-        score = self.scores(keys, verify=False)
-        return sorted(keys, key=lambda k: (-score.get(k, 0.0), -k))
+        """``keys`` (matches, as FTS5 found them), best first; those the FTS5 expression
+        cannot tell from matches (``Query.needs_check``) left out when they do not match."""
+        score = self.scores(keys, verify=self.query.needs_check(self.tier))
+        return sorted(score, key=lambda k: (-score[k], -k))
+
+    def holding(self, keys: list[int]) -> list[int]:
+        """Those of ``keys`` that hold the query in their text, in their order."""
+        if not keys:
+            return []
+        held = {key for key, *text in self.db.execute(
+            f"select rowid, title, summary, text from articles where rowid in "
+            f"({', '.join(map(str, map(int, keys)))})") if self.holds(*text)}
+        return [k for k in keys if k in held]
 
     def scores(self, keys: Iterable[int], *, verify: bool) -> dict[int, float]:
         """The bm25 score of each of ``keys``; with ``verify``, only of those that match the
@@ -102,21 +116,18 @@ class Scorer:
         if not keys:
             return {}
         marks = ", ".join(map(str, keys))
-        lengths = {k: sum(varints(sz)) for k, sz in self.db.execute(
+        lengths = {k: sum(varints(sz)[:LENGTH_COLUMNS]) for k, sz in self.db.execute(
             f"select id, sz from {FTS_TABLE}_docsize where id in ({marks})")}
-        folding = _folding()
         idfs = self.idfs
         score = {}
         for key, title, summary, text in self.db.execute(
                 f"select rowid, title, summary, text from articles where rowid in ({marks})"):
             title = title or ""
             body = "\n".join(x for x in (summary, text) if x)
-            folded = (title.translate(folding), body.translate(folding))
-            if verify and any(_occurs(p, f) for p in self.excluded for f in folded):
+            if verify and any(_occurs(p, t) for p in self.excluded for t in (title, body)):
                 continue
             norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths.get(key, 0) / self.average)
-            tfs = [TITLE_WEIGHT * self._count(i, title, folded[0])
-                   + self._count(i, body, folded[1]) for i in range(len(self.terms))]
+            tfs = self._tfs(title, body)
             total, i, matched = 0.0, 0, False
             for group in self.query.groups:
                 # As FTS5 does, a group of words the article does not have all of counts
@@ -131,10 +142,28 @@ class Scorer:
                 score[key] = total
         return score
 
-    def _count(self, i: int, text: str, folded: str) -> int:
+    def holds(self, title: str | None, summary: str | None, text: str | None) -> bool:
+        """Whether an article's text holds the query: every term of one of its groups (in
+        this tier's forms), none of its excluded terms."""
+        title = title or ""
+        body = "\n".join(x for x in (summary, text) if x)
+        if any(_occurs(p, t) for p in self.excluded for t in (title, body)):
+            return False
+        tfs, i = self._tfs(title, body), 0
+        for group in self.query.groups:
+            if all(tfs[i:i + len(group)]):
+                return True
+            i += len(group)
+        return False
+
+    def _tfs(self, title: str, body: str) -> list[float]:
+        return [TITLE_WEIGHT * self._count(i, title) + self._count(i, body)
+                for i in range(len(self.terms))]
+
+    def _count(self, i: int, text: str) -> int:
         forms = self.forms[i]
-        return sum(1 for m in self.patterns[i].finditer(folded)
-                   if _starts_word(folded, m.start()) and (
+        return sum(1 for m in self.patterns[i].finditer(text)
+                   if _starts_word(text, m.start()) and (
                        forms is None
                        or [exact_word(w) for w in words(text[m.start():m.end()])] == forms))
 
@@ -158,11 +187,18 @@ class Scorer:
                 row = self.db.execute(f"select doc from {FTS_TABLE}_vocab where term = ?",
                                       [form]).fetchone()
                 return row[0] if row else 0
-        column = "{title_x body_x}" if exact else "{title_f body_f}"
+        # A phrase: the articles holding all its pairs (a few more than hold the phrase
+        # itself when it has three words or more), counted up to a bound; past it, no more
+        # than its rarest pair or word, as learned.
         bound = 5 * CANDIDATES
         n = self.db.execute(f"select count(*) from (select 1 from {FTS_TABLE} where "
                             f"{FTS_TABLE} match ? limit {bound})",
-                            [f"{column} : {term.fts(exact)}"]).fetchone()[0]
+                            [term.fts(exact)]).fetchone()[0]
         if n < bound:
             return n
-        return min((self._df(Term([w])) for w in term.words), default=n)
+        folded = [fold_word(w) for w in term.words]
+        names = word_pairs(folded) + folded
+        known = self.db.execute(f"select min(df) from {TERMS_TABLE} where term in "
+                                f"({', '.join('?' * len(names))})", names).fetchone()[0]
+        return min(n if known is None else known * self.total / (self.learned_total
+                                                                  or self.total), self.total)

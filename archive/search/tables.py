@@ -1,6 +1,7 @@
 """The search tables' names, and opening an index for searching.
 
-``search_fts`` (folded and exact words with positions, and the filter terms in ``meta``),
+``search_fts`` (folded and exact words, the filter terms in ``meta``, adjacent word pairs in
+``pairs``; which columns hold a word, not where),
 ``search_aux`` (prefixes, impact tiers and the filter terms again, no positions), the frequent
 words' tier thresholds (``search_terms``) and what they were learned from (``search_meta``):
 ``archive/search/indexing.py`` writes them, the other modules of ``archive/search/`` read them.
@@ -22,12 +23,15 @@ FTS_TABLE = "search_fts"
 AUX_TABLE = "search_aux"
 TERMS_TABLE = "search_terms"
 META_TABLE = "search_meta"
-FTS_COLUMNS = ("title_f", "body_f", "title_x", "body_x", "meta")
+FTS_COLUMNS = ("title_f", "body_f", "title_x", "body_x", "meta", "pairs")
+# An article's length (for bm25) is its tokens in the first five columns: its pairs, one
+# fewer than its words per column, would only scale every length alike.
+LENGTH_COLUMNS = 5
 LIVE = "live"  # an article's source when the row does not say (articles.source's default)
 # The condition on ``articles a`` that keeps the matches of one FTS5 expression (a parameter).
 MATCHES = f"a.rowid in (select rowid from {FTS_TABLE} where {FTS_TABLE} match ?)"
 # The migration (archive/index.py) that made the search tables what this module reads.
-SEARCH_MIGRATION = "m_search_001_filter_terms_tiers_provinces"
+SEARCH_MIGRATION = "m_search_002_word_pairs"
 
 
 def plain(db: Connection) -> sqlite3.Connection:

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from archive.search.tables import LIVE
-from archive.vietnamese import exact_text, folded_text
+from archive.vietnamese import exact_text, folded_text, word_pairs
 
 _DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
@@ -87,6 +87,12 @@ def search_columns(row: dict[str, Any]) -> list[str]:
     body = "\n".join(x for x in (row.get("summary"), row.get("text")) if x)
     return [folded_text(row.get("title")), folded_text(body),
             exact_text(row.get("title")), exact_text(body)]
+
+
+def pairs_text(columns: list[str]) -> str:
+    """The adjacent pairs of folded words of the title and of the body (``search_columns``'
+    first two), as the ``pairs`` column holds them: ``nong-thon thon-moi``."""
+    return " ".join(pair for column in columns[:2] for pair in word_pairs(column.split()))
 
 
 UNDATED = "y0"  # the date term of an article without a date

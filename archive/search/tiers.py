@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from archive.search.tables import FTS_TABLE, META_TABLE, TERMS_TABLE, plain
 from archive.search.terms import meta_tokens, search_columns
+from archive.vietnamese import word_pairs
 
 if TYPE_CHECKING:
     from archive.search.tables import Connection
@@ -31,13 +32,16 @@ _FIRST2, _FIRST3 = itemgetter(slice(0, 2)), itemgetter(slice(0, 3))
 
 
 def _weights(columns: list[str]) -> tuple[Counter[str], dict[str, float], int]:
-    """An article's folded words and 2- and 3-letter prefixes, each with its term frequency
-    weighted as bm25 weighs it here (a title match counts ``TITLE_WEIGHT`` times), and the
-    number of words (the article's length in the search table is twice that, plus meta)."""
+    """An article's folded words and pairs of adjacent words (``nong-thon``: they bound a
+    phrase's weight as a word bounds its own), and its 2- and 3-letter prefixes, each with
+    its term frequency weighted as bm25 weighs it here (a title match counts
+    ``TITLE_WEIGHT`` times), and the number of words (the article's length in the search
+    table is twice that, plus meta)."""
     title, body = columns[0].split(), columns[1].split()
     counts = [Counter(body), Counter(map(_FIRST2, body)), Counter(map(_FIRST3, body))]
-    for counter, in_title in zip(counts, (title, map(_FIRST2, title), map(_FIRST3, title)),
-                                 strict=True):
+    counts[0].update(word_pairs(body))
+    for counter, in_title in zip(counts, (title + word_pairs(title), map(_FIRST2, title),
+                                          map(_FIRST3, title)), strict=True):
         for key, n in Counter(in_title).items():
             counter[key] += TITLE_WEIGHT * n
     weighted, two, three = counts
@@ -67,9 +71,11 @@ class Tiers:
             norm = self.norm(2 * n + len(meta))
             for kind, counts, levels in (("t", weighted, self.words),
                                          ("u", by_prefix, self.prefixes)):
-                for word, tf in counts.items():
-                    thresholds = levels.get(word)
-                    if thresholds and (impact := tf / (tf + norm)) >= thresholds[-1]:
+                # Most of an article's words and pairs have no tiers: the intersection
+                # leaves them out at C speed.
+                for word in counts.keys() & levels.keys():
+                    tf, thresholds = counts[word], levels[word]
+                    if (impact := tf / (tf + norm)) >= thresholds[-1]:
                         level = next(k for k, t in enumerate(thresholds, 1) if impact >= t)
                         out.append(f"{kind}{level}{word}")
         return out + meta
@@ -133,18 +139,22 @@ def learn_tiers(db: Connection, sample: int = SAMPLE, min_df: int = MIN_SAMPLE_D
     conn.execute(f"delete from {META_TABLE}")
     TIERS_CACHE.clear()
     exact_df: Counter[str] = Counter()
+    # The sampled articles' folded title and body, and their lengths: the weights need the
+    # average length, known only once all are read (keeping the words' counts of every
+    # article instead would take ten times the memory).
     docs = []
     where = f" where rowid in (select rowid from articles order by random() limit {sample})"
     for row in article_rows(db, where):
         columns = search_columns(row)
-        weighted, by_prefix, n = _weights(columns)
         exact_df.update(set(columns[2].split()) | set(columns[3].split()))
-        docs.append((2 * n + len(meta_tokens(row)), weighted, by_prefix))
+        words = len(columns[0].split()) + len(columns[1].split())
+        docs.append((2 * words + len(meta_tokens(row)), columns[:2]))
     if not docs:
         return
     tiers = Tiers(average_length=sum(d[0] for d in docs) / len(docs))
     impacts: dict[str, array] = defaultdict(lambda: array("d"))
-    for length, weighted, by_prefix in docs:
+    for length, columns in docs:
+        weighted, by_prefix, _ = _weights(columns)
         norm = tiers.norm(length)
         for word, tf in weighted.items():
             impacts[word].append(tf / (tf + norm))
