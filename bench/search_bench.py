@@ -17,9 +17,14 @@ The archive (built once per --db) is made to look like the real thing:
 Every query class runs with no filter, each filter and both sorts; the table gives p50/p95
 milliseconds of ``archive.search.search`` (top 20 with snippets), the same for plain FTS5
 (``unicode61 remove_diacritics 2`` over title and text, bm25, or newest first), and for
-relevance the share of our top 20 found in the top 20 of FTS5's bm25() over every match of
-our own index (same tiers: exact diacritics first), the reference the ranking approximates.
-Last, the index's size against the text's.
+relevance the share of our top 20 found in the top 20 of bm25 over every match (same
+tiers: exact diacritics first; every match scored, which tests/test_search_reference.py
+holds equal to FTS5's own bm25()), the reference the ranking approximates. Besides the
+classes made with the archive, "unlikely phrase": three common syllables seldom adjacent,
+as a person's name is. Last, the index's size against the text's.
+
+An archive built by an earlier version is migrated (indexed again) when opened; --reindex
+indexes it again without a migration, after a change to what the index holds.
 """
 
 from __future__ import annotations

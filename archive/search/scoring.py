@@ -36,12 +36,12 @@ def _spellings() -> dict[str, str]:
     return {k: "".join(map(re.escape, sorted(v))) for k, v in found.items()}
 
 
-def _term_pattern(term: Term) -> re.Pattern[str]:
+def term_pattern(term: Term) -> re.Pattern[str]:
     """The term in the stored text as it is (NFC, any case, any marks): each letter a class
     of every letter that folds to it, so that a match is a span of the original and the text
     needs no folding first (folding a whole article letter by letter costs ten times what
     the search does). It does not check that a word starts where the match does
-    (``_starts_word`` does): a look-behind at every position is slower than the engine's
+    (``word_starts_at`` does): a look-behind at every position is slower than the engine's
     skipping ahead to the first letter's class."""
     spellings = _spellings()
     parts = ["".join(f"[{spellings[c]}]" if c in spellings else re.escape(c)
@@ -49,12 +49,12 @@ def _term_pattern(term: Term) -> re.Pattern[str]:
     return re.compile(r"\W+".join(parts) + (r"\w*" if term.prefix else r"(?!\w)"))
 
 
-def _starts_word(text: str, start: int) -> bool:
+def word_starts_at(text: str, start: int) -> bool:
     return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
 
 
 def _occurs(pattern: re.Pattern[str], text: str) -> bool:
-    return any(_starts_word(text, m.start()) for m in pattern.finditer(text))
+    return any(word_starts_at(text, m.start()) for m in pattern.finditer(text))
 
 
 def varints(blob: bytes) -> list[int]:
@@ -79,8 +79,8 @@ class Scorer:
         self.learned_total = learned[0] if learned else 0
         self.average = (sum(counts[1:1 + LENGTH_COLUMNS]) / self.total) or 1.0
         self.terms = query.terms
-        self.patterns = [_term_pattern(t) for t in self.terms]
-        self.excluded = [_term_pattern(t) for t in query.excluded]
+        self.patterns = [term_pattern(t) for t in self.terms]
+        self.excluded = [term_pattern(t) for t in query.excluded]
         self.forms = [[exact_word(w) for w in t.words] if t.is_exact(tier) else None
                       for t in self.terms]
         self._idfs: list[float] | None = None
@@ -163,7 +163,7 @@ class Scorer:
     def _count(self, i: int, text: str) -> int:
         forms = self.forms[i]
         return sum(1 for m in self.patterns[i].finditer(text)
-                   if _starts_word(text, m.start()) and (
+                   if word_starts_at(text, m.start()) and (
                        forms is None
                        or [exact_word(w) for w in words(text[m.start():m.end()])] == forms))
 
