@@ -89,6 +89,11 @@ class Query:
         return any(t.marked and not t.prefix for t in self.terms)
 
     @property
+    def long_phrase(self) -> bool:
+        """Whether a term is a phrase of three words or more."""
+        return any(len(t.words) > 2 for t in self.terms)
+
+    @property
     def short_prefix(self) -> str | None:
         """The prefix, when the whole query is one short prefix (``ng*``)."""
         terms = self.terms

@@ -526,7 +526,9 @@ def full_bm25(db, q: str, spec: dict, table) -> list[str]:
     found: list[str] = []
     for tier in tiers:
         keys = [k for (k,) in db.execute(
-            f"select a.rowid from {FTS_TABLE} f join articles a on a.rowid = f.rowid "
+            # CROSS JOIN: the matches read once, then their articles (SQLite would
+            # otherwise walk a filter's articles and run the expression for each).
+            f"select a.rowid from {FTS_TABLE} f cross join articles a on a.rowid = f.rowid "
             f"where {FTS_TABLE} match ?{where}", [query.fts(tier), *params])]
         scores: dict[int, float] = {}
         scorer = Scorer(db, query, tier)

@@ -57,8 +57,9 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
         # A query whose words are rare has its matches read (a few short doclists); a broad
         # one goes to the tiers first, and its matches are read only if they are needed
         # (reading a few hundred of them through a narrow filter can cost more than ranking).
+        # A phrase of three words or more is read first: its pairs' counts bound it loosely.
         found = (source.matching(db, scope, limit=candidates + 1)
-                 if most_matches(db, query) <= candidates else None)
+                 if query.long_phrase or most_matches(db, query) <= candidates else None)
         if found is not None and len(found) <= candidates:
             ranked = scorer.rank(found)
         else:

@@ -40,10 +40,11 @@ def search(db: Connection, text: str, *, filters: Filters | None = None,
                                 max(candidates, offset + limit))[offset:offset + limit]
     else:
         tier = "exact" if exact else "folded"
-        keys = source_for(query, tier).by_date(db, scope, limit=limit, offset=offset,
-                                               descending=sort == "newest",
-                                               broad=is_broad(db, query),
-                                               keep=_checker(db, query, tier))
+        source = source_for(query, tier)
+        keys = source.by_date(db, scope, limit=limit, offset=offset,
+                              descending=sort == "newest",
+                              broad=is_broad(db, query, source, scope),
+                              keep=_checker(db, query, tier))
     if not keys:
         return []
     rowids = keys

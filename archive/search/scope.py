@@ -161,30 +161,24 @@ class Source:
         newest first, first oldest first (as SQL sorts no date below any). ``keep`` drops
         the rowids that the FTS5 expression found but that do not match (a phrase's pairs
         apart)."""
-        keep = keep or list
         if not broad:
-            found = keep(self.matching(db, scope))
-        else:
-            wanted, found = offset + limit, []
-            undated = [] if scope.dated else [(None, date.min)]
-            if not descending:
-                found += keep(self._in_span(db, scope, undated.pop())) if undated else []
-            skip, days = 0, 1
-            while len(found) < wanted and (days_span := scope.span(descending, skip, days)):
-                found += keep(self._in_span(db, scope, days_span))
-                skip += (days_span[1] - days_span[0]).days + 1
-                rate = len(found) / skip
-                need = math.ceil(1.5 * (wanted - len(found)) / rate) if rate else 2 * days
-                days = max(1, min(2 * days, need))
-            if undated and len(found) < wanted:
-                found += keep(self._in_span(db, scope, undated[0]))
-        if not found:
-            return []
-        direction = "desc" if descending else "asc"
-        return [r for (r,) in db.execute(
-            f"select rowid from articles where rowid in ({', '.join(map(str, found))}) "
-            f"order by published {direction}, rowid {direction} limit ? offset ?",
-            [limit, offset])]
+            found = self.matching(db, scope)
+            return _page(db, found, descending, limit, offset, keep)
+        keep = keep or list
+        wanted, found = offset + limit, []
+        undated = [] if scope.dated else [(None, date.min)]
+        if not descending:
+            found += keep(self._in_span(db, scope, undated.pop())) if undated else []
+        skip, days = 0, 1
+        while len(found) < wanted and (days_span := scope.span(descending, skip, days)):
+            found += keep(self._in_span(db, scope, days_span))
+            skip += (days_span[1] - days_span[0]).days + 1
+            rate = len(found) / skip
+            need = math.ceil(1.5 * (wanted - len(found)) / rate) if rate else 2 * days
+            days = max(1, min(2 * days, need))
+        if undated and len(found) < wanted:
+            found += keep(self._in_span(db, scope, undated[0]))
+        return _page(db, found, descending, limit, offset, None)
 
     def _in_span(self, db: Connection, scope: Scope, days: tuple[date | None, date]
                  ) -> list[int]:
@@ -198,6 +192,27 @@ class Source:
         if len(in_scope) <= SPAN:
             return self.among(db, [r for (r,) in in_scope])
         return self.matching(db, scope, days=days)
+
+
+def _page(db: Connection, found: list[int], descending: bool, limit: int, offset: int,
+          keep: Callable[[list[int]], list[int]] | None) -> list[int]:
+    """A page of ``found`` in publication order; with ``keep``, those it keeps, checked in
+    that order only until the page is full (a check reads the article's text)."""
+    if not found:
+        return []
+    direction = "desc" if descending else "asc"
+    ordered = [r for (r,) in db.execute(
+        f"select rowid from articles where rowid in ({', '.join(map(str, found))}) "
+        f"order by published {direction}, rowid {direction}")]
+    if keep is None:
+        return ordered[offset:offset + limit]
+    kept: list[int] = []
+    wanted = offset + limit
+    for start in range(0, len(ordered), wanted):
+        kept += keep(ordered[start:start + wanted])
+        if len(kept) >= wanted:
+            break
+    return kept[offset:offset + limit]
 
 
 def term_names(term: Term) -> list[str]:
@@ -223,9 +238,15 @@ def most_matches(db: Connection, query: Query) -> float:
                     for t in group), default=0.0) for group in query.groups)
 
 
-def is_broad(db: Connection, query: Query) -> bool:
-    """Whether the query may match more than ``PROBE`` articles (``most_matches``)."""
-    return most_matches(db, query) > PROBE
+def is_broad(db: Connection, query: Query, source: Source, scope: Scope) -> bool:
+    """Whether the query may match more than ``PROBE`` articles: by ``most_matches``, and
+    for a phrase of three words or more, by counting its matches up to that (each of its
+    pairs can be frequent while they seldom follow each other: a person's name)."""
+    if most_matches(db, query) <= PROBE:
+        return False
+    if not query.long_phrase:
+        return True
+    return len(source.matching(db, scope, limit=PROBE + 1)) > PROBE
 
 
 def source_for(query: Query, tier: str) -> Source:

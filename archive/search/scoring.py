@@ -149,9 +149,10 @@ class Scorer:
         body = "\n".join(x for x in (summary, text) if x)
         if any(_occurs(p, t) for p in self.excluded for t in (title, body)):
             return False
-        tfs, i = self._tfs(title, body), 0
+        i = 0
         for group in self.query.groups:
-            if all(tfs[i:i + len(group)]):
+            if all(self._count(k, title, 1) or self._count(k, body, 1)
+                   for k in range(i, i + len(group))):
                 return True
             i += len(group)
         return False
@@ -160,12 +161,17 @@ class Scorer:
         return [TITLE_WEIGHT * self._count(i, title) + self._count(i, body)
                 for i in range(len(self.terms))]
 
-    def _count(self, i: int, text: str) -> int:
-        forms = self.forms[i]
-        return sum(1 for m in self.patterns[i].finditer(text)
-                   if word_starts_at(text, m.start()) and (
-                       forms is None
-                       or [exact_word(w) for w in words(text[m.start():m.end()])] == forms))
+    def _count(self, i: int, text: str, most: int = 0) -> int:
+        """How many times term ``i`` occurs in ``text`` (counting stops at ``most``)."""
+        forms, n = self.forms[i], 0
+        for m in self.patterns[i].finditer(text):
+            if word_starts_at(text, m.start()) and (
+                    forms is None
+                    or [exact_word(w) for w in words(text[m.start():m.end()])] == forms):
+                n += 1
+                if n == most:
+                    break
+        return n
 
     def _idf(self, term: Term) -> float:
         n = self._df(term)
