@@ -19,6 +19,8 @@ DISK_FULL = "disk_full"
 WRITE_ERROR = "write_error"
 REASONS = (DISK_FULL, WRITE_ERROR)
 FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+# An OSError that is the machine refusing a write, whatever the file.
+WRITE_ERRNOS = FULL_ERRNOS | {errno.EROFS, errno.EIO, errno.EFBIG}
 SQLITE_FULL = ("database or disk is full",)
 
 

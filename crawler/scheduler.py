@@ -7,6 +7,7 @@ job directory: the next run of the portal fetches them (crawler/resume.py).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Self
 
 from scrapy import Request
@@ -40,6 +41,16 @@ class KeepingScheduler(Scheduler):
                 raise
             self.session.write_failed(e)
             return False
+
+    def next_request(self) -> Request | None:
+        # Popping a request off the job directory's queue truncates its file: a write.
+        try:
+            return super().next_request()
+        except OSError as e:
+            if self.session is None:
+                raise
+            self.session.write_failed(e, Path(self.dqdir) if self.dqdir else None)
+            return None
 
     def close(self, reason: str) -> Deferred[None] | None:
         if self.stopping is not None and reason not in REASONS:

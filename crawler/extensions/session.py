@@ -27,6 +27,7 @@ can, each step on its own, and the run ends as ``disk_full`` or ``write_error``.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -40,9 +41,10 @@ import sqlite_utils
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import CloseSpider, NotConfigured
+from scrapy.utils.reactor import is_asyncio_reactor_installed
 
 from archive import index, search
-from archive.diskerrors import WRITE_ERRORS, describe
+from archive.diskerrors import WRITE_ERRNOS, WRITE_ERRORS, describe
 from archive.lock import LockedError, SharedRunLock
 from archive.runs import FORCED
 from archive.warc import DEFAULT_GZIP_LEVEL, RecordPointer, RotatingWarcWriter
@@ -84,6 +86,8 @@ class ArchiveSession:
         self.pending: dict[str, dict[str, Any]] = {}  # record id -> capture row not yet written
         self.counts = {"new": 0, "changed": 0, "unchanged": 0}
         self.failure: str | None = None  # the archive could not be written: why, in one line
+        # The event loop's exception handler before ours (see spider_opened).
+        self._loop_handler: tuple[asyncio.AbstractEventLoop, Any] | None = None
         settings = crawler.settings
         self.flush_rows = settings.getint("ARCHIVE_INDEX_FLUSH_ROWS", CAPTURE_BATCH)
         self.flush_seconds = settings.getfloat("ARCHIVE_INDEX_FLUSH_SECONDS", 2.0)
@@ -123,19 +127,40 @@ class ArchiveSession:
             self.open()
         except WRITE_ERRORS as e:
             raise CloseSpider(self.say_write_failure(e)) from None
+        if is_asyncio_reactor_installed():
+            # A write can fail inside a reactor callback (the engine's next request), where
+            # nothing of ours catches it: the event loop would print its own "Exception in
+            # callback" before the crawl's one line.
+            loop = asyncio.get_event_loop()
+            self._loop_handler = (loop, loop.get_exception_handler())
+            loop.set_exception_handler(self._loop_exception)
 
-    def write_failed(self, error: Exception) -> None:
+    def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        error = context.get("exception")
+        if isinstance(error, sqlite3.OperationalError) or (
+                isinstance(error, OSError) and error.errno in WRITE_ERRNOS):
+            # A file's write() says no name: the data directory is the place to look.
+            self.write_failed(error, self.data_dir)
+            return
+        previous = self._loop_handler[1] if self._loop_handler else None
+        if previous is not None:
+            previous(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    def write_failed(self, error: Exception, where: Path | None = None) -> None:
         """The archive cannot be written (disk full, read-only, I/O error): say so once, in one
-        line naming the file, and stop the crawl; what follows writes what it still can."""
+        line naming the file (or ``where``), and stop the crawl; what follows writes what it
+        still can."""
         if self.failure is None:
-            reason = self.say_write_failure(error)
+            reason = self.say_write_failure(error, where)
             stopping = self.crawler.get_extension(Stopping)
             if stopping is not None:
                 stopping.stop(reason)
 
-    def say_write_failure(self, error: Exception) -> str:
+    def say_write_failure(self, error: Exception, where: Path | None = None) -> str:
         """Log the one line that says why the archive cannot be written; the crawl's reason."""
-        reason, self.failure = describe(error, self.data_dir / "index.db")
+        reason, self.failure = describe(error, where or self.data_dir / "index.db")
         # The log file is most likely on the same disk: its errors are not news, nor are the
         # tracebacks of Scrapy's own writes (job directory) that fail the same way.
         logging.raiseExceptions = False
@@ -337,6 +362,10 @@ class ArchiveSession:
             with self.writing():
                 self.job.finish(self.reason)
         self.lock.release()
+        if self._loop_handler is not None:
+            loop, previous = self._loop_handler
+            loop.set_exception_handler(previous)
+            self._loop_handler = None
 
 
 def _not_a_write_error(record: logging.LogRecord) -> bool:
