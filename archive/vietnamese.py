@@ -17,7 +17,9 @@ import re
 import unicodedata
 from functools import lru_cache
 
-WORD = re.compile(r"\w+", re.UNICODE)
+# Letters and digits: "_" separates words, as it does for FTS5's unicode61 tokenizer (a word
+# the tokenizer split would be a phrase to the index, and a phrase of one indexed word).
+WORD = re.compile(r"[^\W_]+")
 
 # Tone marks (one per syllable) and the Telex letter each is typed with.
 _TONES = {"\u0300": "f", "\u0301": "s", "\u0303": "x", "\u0309": "r", "\u0323": "j"}

@@ -374,3 +374,32 @@ def test_a_phrase_is_its_words_in_order_not_its_pairs_apart(archive):
     exported = [json.loads(line)["url"] for line in
                 (out / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
     assert sorted(exported) == sorted([newer, older, other_marks])
+
+
+def test_a_phrase_ranks_its_matches_when_most_of_what_the_index_finds_is_not_it(archive):
+    # More articles hold a phrase's pairs apart (newer) than hold the phrase (older): the
+    # page is still full, of articles that hold it.
+    data, db = archive
+    held = {add(db, n, f"Tin {n}", "Xây dựng nông thôn mới ở xã.", published="2020-01-01")
+            for n in range(30)}
+    for n in range(30, 30 + 700):
+        add(db, n, f"Nông thôn và thôn mới {n}", "Tin khác.")
+    for query in ('"nong thon moi"', '"nông thôn mới"'):
+        hits = urls(data, query, "--limit", "20")
+        assert len(hits) == 20 and set(hits) <= held
+    assert set(urls(data, "xa", '-"thon va thon"', "--limit", "50")) == held
+
+
+@pytest.mark.parametrize("query", ["abc_def", "abc", '"abc def"', "ab*"])
+def test_an_underscore_separates_words_as_the_index_does(archive, query):
+    data, db = archive
+    url = add(db, 1, "Tệp abc_def.txt", "Nội dung.")
+    assert urls(data, query) == [url]
+
+
+def test_text_stored_decomposed_is_found_by_a_phrase(archive):
+    data, db = archive
+    url = add(db, 1, unicodedata.normalize("NFD", "Nông thôn mới ở xã"), "Tin.")
+    assert urls(data, '"nong thon moi"') == [url]
+    assert urls(data, '"nông thôn"', "--exact") == [url]
+    assert run(data, '"nông thôn mới"', "--count").output.strip() == "1"

@@ -37,6 +37,7 @@ BATCH = 40  # scored at a time between two checks of the bounds
 EAGER = 2000  # tier rows read before the best bounds are scored, level by level
 WITHIN = 60000  # a filter's articles read at most, to keep the tiers' to them
 POOL = 5000  # tier rows read (rowids only) before candidates are ordered by their bounds
+CHECKED = 1200  # articles checked against their text at most for the newest matches
 
 
 def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool,
@@ -57,15 +58,18 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
         # A query whose words are rare has its matches read (a few short doclists); a broad
         # one goes to the tiers first, and its matches are read only if they are needed
         # (reading a few hundred of them through a narrow filter can cost more than ranking).
-        # A phrase of three words or more is read first: its pairs' counts bound it loosely.
-        found = (source.matching(db, scope, limit=candidates + 1)
-                 if query.long_phrase or most_matches(db, query) <= candidates else None)
-        if found is not None and len(found) <= candidates:
-            ranked = scorer.rank(found)
+        # A phrase of three words or more is counted first: its pairs' counts bound it
+        # loosely.
+        found, complete = None, False
+        if most_matches(db, query) <= candidates or query.long_phrase and len(
+                source.matching(db, scope, limit=candidates + 1)) <= candidates:
+            found, complete = newest_matches(db, source, scope, scorer, candidates)
+        if complete:
+            ranked = scorer.rank(found, checked=True)
         else:
             budget = max(min(SCORED, candidates), wanted)
             ranked, _ = by_impact(db, scorer, scope, wanted, budget, source, found,
-                                  candidates)
+                                  candidates, complete=complete)
         for key in ranked:
             if key not in seen:
                 seen.add(key)
@@ -125,13 +129,14 @@ class Bounds:
 
 
 def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget: int,
-              source: Source, found: list[int] | None, candidates: int
-              ) -> tuple[list[int], bool]:
+              source: Source, found: list[int] | None, candidates: int,
+              complete: bool | None = None) -> tuple[list[int], bool]:
     """The best ``wanted`` matches by the threshold algorithm over the impact tiers (see the
     module's docstring), at most ``budget`` scored, and whether they are bm25's own top.
     When the tiers run out before the budget (or the page is not full), the newest matches
-    (``found``, or read from ``source``: at most ``candidates`` + 1) are scored: all of them
-    when they are no more than ``candidates`` (exact), else enough to fill the page.
+    (``found``, and whether they are ``complete``: by default when no more than
+    ``candidates``; else read with ``newest_matches``) are scored: all of them when complete
+    (exact), else enough to fill the page.
 
     Level by level, the articles read so far are scored best bound first while one of them
     could beat an article not read yet; then the next level is read, which lowers that
@@ -173,15 +178,35 @@ def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget:
             break
     if not exact and (len(scored) < budget or len(scores) < wanted):
         # The tiers ran out first (a narrow filter, words in few tiers): the newest too.
-        if found is None:
-            found = source.matching(db, scope, limit=candidates + 1)
+        found, complete = (newest_matches(db, source, scope, scorer, candidates)
+                           if found is None else
+                           (found, len(found) <= candidates if complete is None else complete))
         more = [k for k in found if k not in scored]
-        if len(found) <= candidates:
+        if complete:
             exact = True
         else:
             more = more[:max(budget - len(scored), wanted - len(scores))]
-        scores.update(scorer.scores(more, verify=scorer.query.needs_check(scorer.tier)))
+        scores.update(scorer.scores(more, verify=False))  # matches already
     return sorted(scores, key=lambda k: (-scores[k], -k)), exact
+
+
+def newest_matches(db: Connection, source: Source, scope: Scope, scorer: Scorer, most: int
+                   ) -> tuple[list[int], bool]:
+    """The newest (last indexed) matches, ``most`` + 1 at most, and whether they are all of
+    them (no more than ``most``). Where the FTS5 expression finds more than the query means
+    (``Query.needs_check``), what it finds is checked against the text in that order, in
+    batches, ``CHECKED`` at most: many candidates that are not matches make the list
+    incomplete rather than the search slow."""
+    if not scorer.query.needs_check(scorer.tier):
+        found = source.matching(db, scope, limit=most + 1)
+        return found, len(found) <= most
+    candidates = source.matching(db, scope, limit=CHECKED + 1)
+    found: list[int] = []
+    for start in range(0, min(len(candidates), CHECKED), BATCH * 5):
+        found += scorer.holding(candidates[start:min(start + BATCH * 5, CHECKED)])
+        if len(found) > most:
+            return found[:most + 1], False
+    return found, len(candidates) <= CHECKED
 
 
 def _read_level(db: Connection, scope: Scope, within: set[int] | None, tiered: list[str],

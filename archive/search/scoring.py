@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable
 from functools import cache
 from typing import TYPE_CHECKING
@@ -46,15 +47,24 @@ def term_pattern(term: Term) -> re.Pattern[str]:
     spellings = _spellings()
     parts = ["".join(f"[{spellings[c]}]" if c in spellings else re.escape(c)
                      for c in fold_word(w)) for w in term.words]
-    return re.compile(r"\W+".join(parts) + (r"\w*" if term.prefix else r"(?!\w)"))
+    return re.compile(r"[\W_]+".join(parts)
+                      + (r"[^\W_]*" if term.prefix else r"(?![^\W_])"))
 
 
 def word_starts_at(text: str, start: int) -> bool:
-    return start == 0 or not (text[start - 1].isalnum() or text[start - 1] == "_")
+    return start == 0 or not text[start - 1].isalnum()
 
 
 def _occurs(pattern: re.Pattern[str], text: str) -> bool:
     return any(word_starts_at(text, m.start()) for m in pattern.finditer(text))
+
+
+def _title_and_body(title: str | None, summary: str | None, text: str | None
+                    ) -> tuple[str, str]:
+    """An article's title and body as the patterns read them: NFC, as the crawl stores text
+    (an article stored otherwise, NFD from another tool, would match no pattern)."""
+    body = "\n".join(x for x in (summary, text) if x)
+    return (unicodedata.normalize("NFC", title or ""), unicodedata.normalize("NFC", body))
 
 
 def varints(blob: bytes) -> list[int]:
@@ -94,10 +104,11 @@ class Scorer:
                           else [1.0])
         return self._idfs
 
-    def rank(self, keys: list[int]) -> list[int]:
-        """``keys`` (matches, as FTS5 found them), best first; those the FTS5 expression
-        cannot tell from matches (``Query.needs_check``) left out when they do not match."""
-        score = self.scores(keys, verify=self.query.needs_check(self.tier))
+    def rank(self, keys: list[int], *, checked: bool = False) -> list[int]:
+        """``keys`` (as FTS5 found them), best first; unless ``checked`` already, those the
+        FTS5 expression cannot tell from matches (``Query.needs_check``) left out when
+        they do not match."""
+        score = self.scores(keys, verify=self.query.needs_check(self.tier) and not checked)
         return sorted(score, key=lambda k: (-score[k], -k))
 
     def holding(self, keys: list[int]) -> list[int]:
@@ -122,8 +133,7 @@ class Scorer:
         score = {}
         for key, title, summary, text in self.db.execute(
                 f"select rowid, title, summary, text from articles where rowid in ({marks})"):
-            title = title or ""
-            body = "\n".join(x for x in (summary, text) if x)
+            title, body = _title_and_body(title, summary, text)
             if verify and any(_occurs(p, t) for p in self.excluded for t in (title, body)):
                 continue
             norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths.get(key, 0) / self.average)
@@ -145,8 +155,7 @@ class Scorer:
     def holds(self, title: str | None, summary: str | None, text: str | None) -> bool:
         """Whether an article's text holds the query: every term of one of its groups (in
         this tier's forms), none of its excluded terms."""
-        title = title or ""
-        body = "\n".join(x for x in (summary, text) if x)
+        title, body = _title_and_body(title, summary, text)
         if any(_occurs(p, t) for p in self.excluded for t in (title, body)):
             return False
         i = 0
