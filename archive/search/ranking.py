@@ -61,8 +61,13 @@ def relevance_order(db: Connection, query: Query, scope: Scope, exact_only: bool
         # A phrase of three words or more is counted first: its pairs' counts bound it
         # loosely.
         found, complete = None, False
-        if most_matches(db, query) <= candidates or query.long_phrase and len(
-                source.matching(db, scope, limit=candidates + 1)) <= candidates:
+        if query.long_phrase:  # read as far as newest_matches reads, once
+            found = source.matching(db, scope, limit=CHECKED + 1)[:candidates + 1]
+            if len(found) <= candidates:  # all it finds: the matches are those that hold it
+                found, complete = scorer.holding(found), True
+            else:
+                found = None
+        elif most_matches(db, query) <= candidates:
             found, complete = newest_matches(db, source, scope, scorer, candidates)
         if complete:
             ranked = scorer.rank(found, checked=True)
@@ -178,35 +183,38 @@ def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget:
             break
     if not exact and (len(scored) < budget or len(scores) < wanted):
         # The tiers ran out first (a narrow filter, words in few tiers): the newest too.
-        found, complete = (newest_matches(db, source, scope, scorer, candidates)
+        need = max(budget - len(scored), wanted - len(scores))
+        found, complete = (newest_matches(db, source, scope, scorer, candidates, need)
                            if found is None else
                            (found, len(found) <= candidates if complete is None else complete))
         more = [k for k in found if k not in scored]
         if complete:
             exact = True
         else:
-            more = more[:max(budget - len(scored), wanted - len(scores))]
+            more = more[:need]
         scores.update(scorer.scores(more, verify=False))  # matches already
     return sorted(scores, key=lambda k: (-scores[k], -k)), exact
 
 
-def newest_matches(db: Connection, source: Source, scope: Scope, scorer: Scorer, most: int
-                   ) -> tuple[list[int], bool]:
+def newest_matches(db: Connection, source: Source, scope: Scope, scorer: Scorer, most: int,
+                   need: int | None = None) -> tuple[list[int], bool]:
     """The newest (last indexed) matches, ``most`` + 1 at most, and whether they are all of
     them (no more than ``most``). Where the FTS5 expression finds more than the query means
     (``Query.needs_check``), what it finds is checked against the text in that order, in
-    batches, ``CHECKED`` at most: many candidates that are not matches make the list
-    incomplete rather than the search slow."""
+    batches, until ``need`` matches are found (default: ``most`` + 1) or ``CHECKED``
+    articles are checked: many candidates that are not matches make the list incomplete
+    rather than the search slow."""
+    need = most + 1 if need is None else min(need, most + 1)
     if not scorer.query.needs_check(scorer.tier):
         found = source.matching(db, scope, limit=most + 1)
         return found, len(found) <= most
     candidates = source.matching(db, scope, limit=CHECKED + 1)
     found: list[int] = []
-    for start in range(0, min(len(candidates), CHECKED), BATCH * 5):
-        found += scorer.holding(candidates[start:min(start + BATCH * 5, CHECKED)])
-        if len(found) > most:
-            return found[:most + 1], False
-    return found, len(candidates) <= CHECKED
+    for start in range(0, min(len(candidates), CHECKED), BATCH * 2):
+        found += scorer.holding(candidates[start:min(start + BATCH * 2, CHECKED)])
+        if len(found) >= need and start + BATCH * 2 < len(candidates):
+            return found[:most + 1], False  # more are left unchecked
+    return found[:most + 1], len(candidates) <= CHECKED and len(found) <= most
 
 
 def _read_level(db: Connection, scope: Scope, within: set[int] | None, tiered: list[str],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -38,11 +38,16 @@ def filter_scope(db: Connection, filters: Filters) -> Scope:
     if filters.sources:
         tokens.append([meta_token("s", source) for source in filters.sources])
     first, last = _archive_days(db)
+    # Where a bound is the archive's own, the filter's terms reach the end of its year: no
+    # article lies beyond it, and whole years are a few terms where days are dozens (an OR
+    # of dozens of terms is most of a search's time under a narrow filter).
+    cover = [date(first.year, 1, 1), date(last.year, 12, 31)]
     if filters.since:
-        first = _bound(filters.since, 0)
+        first = cover[0] = _bound(filters.since, 0)
     if filters.until:
-        last = _bound(filters.until, 1)
-    return Scope(tokens, first, last, dated=bool(filters.since or filters.until))
+        last = cover[1] = _bound(filters.until, 1)
+    return Scope(tokens, first, last, dated=bool(filters.since or filters.until),
+                 cover=(cover[0], cover[1]))
 
 
 def _bound(value: str, end: int) -> date:
@@ -77,6 +82,8 @@ class Scope:
     first: date
     last: date
     dated: bool = False
+    cover: tuple[date, date] | None = None  # the dates the filter's terms cover (default:
+    #                                          first to last)
 
     @property
     def empty(self) -> bool:
@@ -90,7 +97,7 @@ class Scope:
             groups.append(date_cover(max(days[0], self.first), min(days[1], self.last))
                           if days[0] else [UNDATED])
         elif self.dated:
-            groups.append(date_cover(self.first, self.last))
+            groups.append(date_cover(*(self.cover or (self.first, self.last))))
         prefix = f"{column} : " if column else ""
         return "".join(f" AND {prefix}(" + " OR ".join(f'"{t}"' for t in group) + ")"
                        for group in groups)
@@ -126,6 +133,9 @@ class Source:
     table: str
     query: str
     column: str
+    # The last read (its expression and limit, and its rowids): ranking asks the same twice
+    # (a long phrase's count, then its newest matches), and a narrow filter makes it slow.
+    _last: tuple[str, int, list[int]] | None = field(default=None, repr=False)
 
     def _match(self, scope: Scope | None, days: tuple[date | None, date] | None = None) -> str:
         return f"({self.query})" + (scope.expression(self.column, days) if scope else "")
@@ -133,9 +143,16 @@ class Source:
     def matching(self, db: Connection, scope: Scope | None, *, limit: int = -1,
                  days: tuple[date | None, date] | None = None) -> list[int]:
         """Rowids of matches (in ``scope``, or anywhere when None), the last indexed first."""
-        return [r for (r,) in db.execute(
+        match = self._match(scope, days)
+        if self._last is not None and self._last[0] == match:
+            read, found = self._last[1], self._last[2]
+            if read < 0 or len(found) < read or 0 <= limit <= read:  # all, or enough
+                return found[:limit] if limit >= 0 else list(found)
+        found = [r for (r,) in db.execute(
             f"select rowid from {self.table} where {self.table} match ? "
-            "order by rowid desc limit ?", [self._match(scope, days), limit])]
+            "order by rowid desc limit ?", [match, limit])]
+        self._last = (match, limit, found)
+        return list(found)
 
     def count(self, db: Connection, scope: Scope) -> int:
         return db.execute(f"select count(*) from {self.table} where {self.table} match ?",
