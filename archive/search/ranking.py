@@ -135,13 +135,13 @@ class Bounds:
 
 def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget: int,
               source: Source, found: list[int] | None, candidates: int,
-              complete: bool | None = None) -> tuple[list[int], bool]:
+              complete: bool = False) -> tuple[list[int], bool]:
     """The best ``wanted`` matches by the threshold algorithm over the impact tiers (see the
     module's docstring), at most ``budget`` scored, and whether they are bm25's own top.
     When the tiers run out before the budget (or the page is not full), the newest matches
-    (``found``, and whether they are ``complete``: by default when no more than
-    ``candidates``; else read with ``newest_matches``) are scored: all of them when complete
-    (exact), else enough to fill the page.
+    (``found`` and whether they are all of them, ``complete``; when None, read with
+    ``newest_matches``) are scored: all of them when complete (exact), else enough to fill
+    the page.
 
     Level by level, the articles read so far are scored best bound first while one of them
     could beat an article not read yet; then the next level is read, which lowers that
@@ -184,9 +184,8 @@ def by_impact(db: Connection, scorer: Scorer, scope: Scope, wanted: int, budget:
     if not exact and (len(scored) < budget or len(scores) < wanted):
         # The tiers ran out first (a narrow filter, words in few tiers): the newest too.
         need = max(budget - len(scored), wanted - len(scores))
-        found, complete = (newest_matches(db, source, scope, scorer, candidates, need)
-                           if found is None else
-                           (found, len(found) <= candidates if complete is None else complete))
+        if found is None:
+            found, complete = newest_matches(db, source, scope, scorer, candidates, need)
         more = [k for k in found if k not in scored]
         if complete:
             exact = True

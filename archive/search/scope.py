@@ -41,13 +41,13 @@ def filter_scope(db: Connection, filters: Filters) -> Scope:
     # Where a bound is the archive's own, the filter's terms reach the end of its year: no
     # article lies beyond it, and whole years are a few terms where days are dozens (an OR
     # of dozens of terms is most of a search's time under a narrow filter).
-    cover = [date(first.year, 1, 1), date(last.year, 12, 31)]
+    cover_first, cover_last = date(first.year, 1, 1), date(last.year, 12, 31)
     if filters.since:
-        first = cover[0] = _bound(filters.since, 0)
+        first = cover_first = _bound(filters.since, 0)
     if filters.until:
-        last = cover[1] = _bound(filters.until, 1)
+        last = cover_last = _bound(filters.until, 1)
     return Scope(tokens, first, last, dated=bool(filters.since or filters.until),
-                 cover=(cover[0], cover[1]))
+                 cover=(cover_first, cover_last))
 
 
 def _bound(value: str, end: int) -> date:

@@ -94,6 +94,9 @@ class Scorer:
         self.forms = [[exact_word(w) for w in t.words] if t.is_exact(tier) else None
                       for t in self.terms]
         self._idfs: list[float] | None = None
+        # Articles' title and body read so far: a search checks some (``holding``) and then
+        # scores them, and reads each once.
+        self._texts: dict[int, tuple[str, str]] = {}
 
     @property
     def idfs(self) -> list[float]:
@@ -113,12 +116,18 @@ class Scorer:
 
     def holding(self, keys: list[int]) -> list[int]:
         """Those of ``keys`` that hold the query in their text, in their order."""
-        if not keys:
-            return []
-        held = {key for key, *text in self.db.execute(
-            f"select rowid, title, summary, text from articles where rowid in "
-            f"({', '.join(map(str, map(int, keys)))})") if self.holds(*text)}
-        return [k for k in keys if k in held]
+        texts = self._read(keys)
+        return [k for k in keys if k in texts and self._holds(*texts[k])]
+
+    def _read(self, keys: list[int]) -> dict[int, tuple[str, str]]:
+        """The title and body of each of ``keys`` (those still in the archive)."""
+        missing = [int(k) for k in keys if k not in self._texts]
+        if missing:
+            for key, title, summary, text in self.db.execute(
+                    "select rowid, title, summary, text from articles where rowid in "
+                    f"({', '.join(map(str, missing))})"):
+                self._texts[key] = _title_and_body(title, summary, text)
+        return {k: self._texts[k] for k in keys if k in self._texts}
 
     def scores(self, keys: Iterable[int], *, verify: bool) -> dict[int, float]:
         """The bm25 score of each of ``keys``; with ``verify``, only of those that match the
@@ -131,9 +140,7 @@ class Scorer:
             f"select id, sz from {FTS_TABLE}_docsize where id in ({marks})")}
         idfs = self.idfs
         score = {}
-        for key, title, summary, text in self.db.execute(
-                f"select rowid, title, summary, text from articles where rowid in ({marks})"):
-            title, body = _title_and_body(title, summary, text)
+        for key, (title, body) in self._read(keys).items():
             if verify and any(_occurs(p, t) for p in self.excluded for t in (title, body)):
                 continue
             norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths.get(key, 0) / self.average)
@@ -155,7 +162,9 @@ class Scorer:
     def holds(self, title: str | None, summary: str | None, text: str | None) -> bool:
         """Whether an article's text holds the query: every term of one of its groups (in
         this tier's forms), none of its excluded terms."""
-        title, body = _title_and_body(title, summary, text)
+        return self._holds(*_title_and_body(title, summary, text))
+
+    def _holds(self, title: str, body: str) -> bool:
         if any(_occurs(p, t) for p in self.excluded for t in (title, body)):
             return False
         i = 0
